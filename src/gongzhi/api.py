@@ -1,0 +1,82 @@
+"""The JSON API at /api/v1/: one NinjaAPI, routers per app, one error shape."""
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, ValidationError
+from ninja.security import APIKeyQuery, HttpBearer, django_auth
+
+from gongzhi.core.errors import GongzhiError
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str):
+        return user_for_token(token, request)
+
+
+class QueryKey(APIKeyQuery):
+    param_name = "api_key"
+
+    def authenticate(self, request: HttpRequest, key):
+        return user_for_token(key, request) if key else None
+
+
+def user_for_token(key: str, request: HttpRequest):
+    from gongzhi.accounts.models import ApiToken
+
+    tok = (
+        ApiToken.objects.select_related("user")
+        .filter(key_hash=ApiToken.hash_key(key), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if tok is None:
+        return None
+    now = timezone.now()
+    if tok.last_used_at is None or (now - tok.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=tok.pk).update(last_used_at=now)
+    request.user = tok.user
+    return tok.user
+
+
+AUTH = [BearerToken(), django_auth]
+
+api = NinjaAPI(
+    title="Gongzhi 共治 API",
+    version="1",
+    urls_namespace="api",
+    docs_url="/docs",
+)
+
+
+@api.exception_handler(GongzhiError)
+def on_gongzhi_error(request, exc: GongzhiError):
+    return api.create_response(request, {"error": exc.as_dict()}, status=exc.status)
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request, exc):
+    from django.utils.translation import gettext as _
+
+    return api.create_response(
+        request, {"error": {"code": "unauthorized", "message": _("请先登录或提供有效的 API 令牌。")}}, status=401
+    )
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request, exc: ValidationError):
+    from django.utils.translation import gettext as _
+
+    return api.create_response(
+        request,
+        {"error": {"code": "invalid_input", "message": _("输入有误，请检查后重试。"), "details": exc.errors}},
+        status=400,
+    )
+
+
+from gongzhi.accounts.api import router as accounts_router  # noqa: E402
+from gongzhi.org.api import router as org_router  # noqa: E402
+from gongzhi.places.api import router as places_router  # noqa: E402
+
+api.add_router("/", places_router)
+api.add_router("/", org_router)
+api.add_router("/", accounts_router)

@@ -1,0 +1,72 @@
+"""Append to and verify the hash-chained audit trail."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import AuditEntry, AuditHead
+
+
+def record(actor, action: str, obj=None, *, object_type: str = "", object_id="", before=None, after=None):
+    """Append one entry in the caller's transaction. Locks the chain head so appends never fork."""
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+    with transaction.atomic():
+        head = AuditHead.objects.select_for_update().filter(pk=1).first()
+        if head is None:
+            AuditHead.objects.get_or_create(pk=1)
+            head = AuditHead.objects.select_for_update().get(pk=1)
+        entry = AuditEntry(
+            at=timezone.now(),
+            actor=actor if getattr(actor, "pk", None) else None,
+            actor_name=getattr(actor, "username", "") or "system",
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id),
+            before=before,
+            after=after,
+            prev_hash=head.last_hash,
+        )
+        # Round-trip through JSON so the stored values hash the same when read back.
+        entry.before, entry.after = _jsonable(before), _jsonable(after)
+        entry.hash = entry.compute_hash()
+        entry.save()
+        head.last_hash = entry.hash
+        head.count += 1
+        head.save(update_fields=["last_hash", "count"])
+    return entry
+
+
+def _jsonable(value):
+    import json
+
+    if value is None:
+        return None
+    return json.loads(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def verify(batch: int = 5000):
+    """Walk the chain; return (ok, checked, first_bad_entry_id, reason)."""
+    prev = "0" * 64
+    checked = 0
+    last_id = 0
+    while True:
+        rows = list(AuditEntry.objects.filter(id__gt=last_id).order_by("id")[:batch])
+        if not rows:
+            break
+        for e in rows:
+            if e.prev_hash != prev:
+                return False, checked, e.id, "prev_hash does not match the entry before it"
+            if e.compute_hash() != e.hash:
+                return False, checked, e.id, "content does not match its hash (altered)"
+            prev = e.hash
+            checked += 1
+            last_id = e.id
+    head = AuditHead.objects.filter(pk=1).first()
+    if head and checked and head.last_hash != prev:
+        return False, checked, None, "chain head does not match the last entry (entries removed)"
+    if head and head.count != checked:
+        return False, checked, None, f"head counts {head.count} entries, found {checked} (entries removed)"
+    return True, checked, None, ""

@@ -1,0 +1,75 @@
+"""Audit trail (append-only, hash-chained) and the access log of unmasked personal data."""
+
+import hashlib
+import json
+
+from django.conf import settings
+from django.db import models
+
+
+class AuditEntry(models.Model):
+    """One write: who, when, what, before/after. Rows are never updated or deleted."""
+
+    at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=80)
+    object_type = models.CharField(max_length=80)
+    object_id = models.CharField(max_length=64, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def payload(self) -> str:
+        return json.dumps(
+            {
+                "at": self.at.isoformat(),
+                "actor": self.actor_id,
+                "actor_name": self.actor_name,
+                "action": self.action,
+                "object_type": self.object_type,
+                "object_id": self.object_id,
+                "before": self.before,
+                "after": self.after,
+            },
+            sort_keys=True,
+            ensure_ascii=False,
+            default=str,
+        )
+
+    def compute_hash(self) -> str:
+        return hashlib.sha256((self.prev_hash + self.payload()).encode()).hexdigest()
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise RuntimeError("audit entries are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RuntimeError("audit entries are append-only")
+
+
+class AuditHead(models.Model):
+    """A single row holding the chain's last hash; locking it serialises appends."""
+
+    last_hash = models.CharField(max_length=64, default="0" * 64)
+    count = models.BigIntegerField(default=0)
+
+
+class PiiAccess(models.Model):
+    """Every unmasked read of personal data: auditors read this."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    person = models.ForeignKey("org.Person", on_delete=models.PROTECT)
+    field = models.CharField(max_length=32)
+    reason = models.CharField(max_length=200, blank=True)
+    channel = models.CharField(max_length=16, default="web")
+
+    class Meta:
+        ordering = ["-id"]

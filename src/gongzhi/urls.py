@@ -1,0 +1,18 @@
+"""Top-level routes: pages, the JSON API and the health check."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from gongzhi.api import api
+from gongzhi.web import views as web_views
+
+urlpatterns = [
+    path("healthz", web_views.healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("gongzhi.accounts.urls")),
+    path("places/", include("gongzhi.places.urls")),
+    path("org/", include("gongzhi.org.urls")),
+    path("", include("gongzhi.web.urls")),
+]

@@ -1,0 +1,33 @@
+"""Navigation by role: each entry shows only to users whose roles allow its action."""
+
+from django.utils.translation import gettext_lazy as _
+
+from gongzhi.core import scopes
+
+# (label, url, action needed or None for every signed-in user)
+NAV = [
+    (_("首页"), "/", None),
+    (_("网格地图"), "/map/", None),
+    (_("组织"), "/org/", "registry.view"),
+    (_("成员单位"), "/org/units/", "registry.view"),
+    (_("人员"), "/org/people/", "registry.view"),
+    (_("职务"), "/org/posts/", "registry.view"),
+    (_("网格导入导出"), "/places/grids/import/", "grid.import"),
+    (_("审计日志"), "/audit/", "audit.view"),
+]
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav": [(label, url) for label, url, action in NAV if url in ("/", "/map/")]}
+    return {
+        "nav": [(label, url) for label, url, action in NAV if action is None or scopes.can(user, action)],
+        "my_roles": sorted({str(dict(_role_labels()).get(r, r)) for r in scopes.roles_of(user)}),
+    }
+
+
+def _role_labels():
+    from gongzhi.accounts.models import Role
+
+    return Role.choices

@@ -1,0 +1,44 @@
+"""Home, the grid map, the audit trail page and the health check."""
+
+import time
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import render
+
+from gongzhi.core import scopes
+from gongzhi.core.models import AuditEntry, PiiAccess
+
+
+def healthz(request):
+    started = time.perf_counter()
+    try:
+        with connection.cursor() as cur:
+            cur.execute("SELECT 1")
+            cur.fetchone()
+        db = {"ok": True, "vendor": connection.vendor}
+        status = 200
+    except Exception as exc:  # the health check must answer, whatever broke
+        db = {"ok": False, "vendor": connection.vendor, "error": exc.__class__.__name__}
+        status = 503
+    db["ms"] = round((time.perf_counter() - started) * 1000, 2)
+    return JsonResponse({"status": "ok" if status == 200 else "degraded", "database": db}, status=status)
+
+
+def home(request):
+    return render(request, "web/home.html")
+
+
+def grid_map(request):
+    return render(request, "web/map.html", {"tile_url": settings.MAP_TILE_URL})
+
+
+@login_required
+def audit_log(request):
+    scopes.require(request.user, "audit.view")
+    entries = Paginator(AuditEntry.objects.select_related("actor").order_by("-id"), 50).get_page(request.GET.get("page"))
+    accesses = PiiAccess.objects.select_related("user", "person").order_by("-id")[:50]
+    return render(request, "web/audit.html", {"entries": entries, "accesses": accesses})
