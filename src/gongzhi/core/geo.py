@@ -105,13 +105,24 @@ def current_version() -> int:
 
 
 def bump_version() -> None:
-    """Call inside the transaction that changed grids."""
-    from django.db.models import F
+    """Call inside the transaction that changed grids.
+
+    The version is a fresh random number, not a counter: a rolled-back change must never leave a
+    process holding an index whose version a later, different set of grids would reuse.
+    """
+    import secrets
 
     from gongzhi.places.models import GridIndexVersion
 
-    if not GridIndexVersion.objects.filter(pk=1).update(version=F("version") + 1):
-        GridIndexVersion.objects.get_or_create(pk=1, defaults={"version": 1})
+    token = secrets.randbits(62) or 1
+    if not GridIndexVersion.objects.filter(pk=1).update(version=token):
+        GridIndexVersion.objects.update_or_create(pk=1, defaults={"version": token})
+
+
+def invalidate() -> None:
+    """Forget this process's index (used when a located id no longer exists)."""
+    global _current
+    _current = None
 
 
 def micro_index() -> GridIndex:

@@ -81,10 +81,16 @@ def grid_create(*, actor, community: Place, level: str, name: str, geometry: dic
 def grid_locate(lon, lat) -> Grid:
     """The micro grid at a point, with its parents and places loaded. Public: boundaries are not PII."""
     x, y = geo.check_point(lon, lat)
-    gid = geo.micro_index().locate(x, y)
-    if gid is None:
+    qs = Grid.objects.select_related("parent__parent", "community__parent__parent")
+    for _attempt in range(2):
+        gid = geo.micro_index().locate(x, y)
+        grid = qs.filter(pk=gid, retired_at__isnull=True).first() if gid is not None else None
+        if grid is not None or gid is None:
+            break
+        geo.invalidate()  # the index named a grid that is gone: rebuild once, never answer wrong
+    if gid is None or grid is None:
         raise NotFound("outside_grids", _("该位置（经度 %(lon)s，纬度 %(lat)s）不在任何网格内。") % {"lon": x, "lat": y})
-    return Grid.objects.select_related("parent__parent", "community__parent__parent").get(pk=gid)
+    return grid
 
 
 def grid_chain(grid: Grid) -> list[dict]:

@@ -1,0 +1,53 @@
+"""API tokens: created by the command, accepted as Bearer, refused when wrong or revoked."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from gongzhi.accounts.models import ApiToken
+from tests.factories import user
+
+
+def _token_for(username):
+    out = io.StringIO()
+    call_command("create_token", username, stdout=out, stderr=io.StringIO())
+    return out.getvalue().strip().splitlines()[-1]
+
+
+@pytest.mark.django_db
+def test_create_token_prints_a_token_that_works_as_bearer(client, tree):
+    user("wang", ("community_worker", tree["beining"]))
+    key = _token_for("wang")
+    assert key.startswith("gz_")
+    r = client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert r.status_code == 200
+    assert r.json()["username"] == "wang"
+    assert "registry.view" in r.json()["actions"]
+    assert not ApiToken.objects.filter(key_hash=key).exists()  # only the hash is stored
+
+
+@pytest.mark.django_db
+def test_bad_or_revoked_tokens_are_401(client, tree):
+    user("li", ("resident", tree["beining"]))
+    key = _token_for("li")
+    assert client.get("/api/v1/me", HTTP_AUTHORIZATION="Bearer nope").status_code == 401
+    ApiToken.objects.update(revoked_at=timezone.now())
+    r = client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
+
+
+@pytest.mark.django_db
+def test_create_token_for_unknown_user_fails():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError):
+        call_command("create_token", "ghost", stdout=io.StringIO())
+
+
+@pytest.mark.django_db
+def test_healthz_reports_the_database(client):
+    r = client.get("/healthz")
+    assert r.status_code == 200
+    assert r.json()["database"]["ok"] is True

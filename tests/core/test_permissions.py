@@ -1,0 +1,83 @@
+"""The role × action matrix over the registry, and scopes as subtrees."""
+
+import pytest
+
+from gongzhi.accounts.models import Role
+from gongzhi.core import scopes
+from tests.factories import grid_tree, user
+
+# What each role may do on 北宁社区's registry when its scope covers 北宁 (None: nowhere).
+EXPECTED = {
+    Role.RESIDENT: set(),
+    Role.PARTY_MEMBER: set(),
+    Role.GRID_WORKER: {"registry.view"},
+    Role.COMMUNITY_WORKER: {"registry.view", "registry.edit", "person.unmask", "export.ledger"},
+    Role.STREET_OFFICER: {"registry.view", "registry.edit", "export.ledger"},
+    Role.DISTRICT_ADMIN: {"registry.view", "registry.edit", "person.unmask", "grid.import", "export.ledger",
+                          "audit.view"},
+    Role.AUDITOR: {"registry.view", "audit.view", "export.ledger"},
+}
+
+
+def _scope_for(role, tree, top):
+    return {
+        Role.RESIDENT: tree["beining"], Role.PARTY_MEMBER: tree["beining"], Role.GRID_WORKER: top,
+        Role.COMMUNITY_WORKER: tree["beining"], Role.STREET_OFFICER: tree["street"],
+        Role.DISTRICT_ADMIN: tree["district"], Role.AUDITOR: tree["district"],
+    }[role]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", list(EXPECTED))
+def test_role_action_matrix_in_scope(tree, role):
+    top, micros = grid_tree(tree["beining"], 108.32, 22.82)
+    u = user(None, (role, _scope_for(role, tree, top)))
+    for action in scopes.ALL_ACTIONS:
+        target = tree["beining"] if action != "registry.view" else micros[0]
+        assert scopes.can(u, action, target) is (action in EXPECTED[role]), (role, action)
+
+
+@pytest.mark.django_db
+def test_anonymous_and_roleless_users_may_do_nothing(tree):
+    from django.contrib.auth.models import AnonymousUser
+
+    nobody = user()
+    for action in scopes.ALL_ACTIONS:
+        assert not scopes.can(AnonymousUser(), action, tree["beining"])
+        assert not scopes.can(nobody, action, tree["beining"])
+
+
+@pytest.mark.django_db
+def test_a_role_reaches_its_subtree_only(tree):
+    cw = user(None, ("community_worker", tree["xingning"]))
+    assert scopes.can(cw, "registry.edit", tree["xingning"])
+    assert not scopes.can(cw, "registry.edit", tree["beining"])
+    assert not scopes.can(cw, "registry.edit", tree["street"])
+    street = user(None, ("street_officer", tree["street"]))
+    assert scopes.can(street, "registry.edit", tree["beining"]) and scopes.can(street, "registry.edit", tree["xingning"])
+
+
+@pytest.mark.django_db
+def test_a_grid_worker_sees_their_grid_subtree_not_the_neighbours(tree):
+    from gongzhi.places.models import Grid
+
+    top, micros = grid_tree(tree["beining"], 108.32, 22.82)
+    area = micros[0].parent
+    gw = user(None, ("grid_worker", area))
+    visible = set(scopes.restrict(Grid.objects.all(), gw).values_list("code", flat=True))
+    assert visible == {area.code, micros[0].code, micros[1].code}
+    assert not scopes.can(gw, "registry.view", micros[2])
+
+
+@pytest.mark.django_db
+def test_selectors_restrict_people_to_scope(tree):
+    from gongzhi.org.models import Person
+    from gongzhi.org.services import person_create
+
+    admin = user(None, ("district_admin", tree["district"]))
+    person_create(actor=admin, name="北宁居民", registered_community=tree["beining"])
+    person_create(actor=admin, name="兴宁居民", registered_community=tree["xingning"])
+    cw = user(None, ("community_worker", tree["beining"]))
+    assert list(scopes.restrict(Person.objects.all(), cw).values_list("name", flat=True)) == ["北宁居民"]
+    assert scopes.restrict(Person.objects.all(), user(None, ("resident", tree["beining"]))).count() == 0
+    assert scopes.restrict(Person.objects.all(), admin).count() == 2
