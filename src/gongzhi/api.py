@@ -40,6 +40,14 @@ def user_for_token(key: str, request: HttpRequest):
 
 AUTH = [BearerToken(), django_auth]
 
+
+def anyone(request):
+    """Last in a list of authenticators: public endpoints still learn who a token or session belongs to."""
+    return request.user if request.user.is_authenticated else True
+
+
+OPTIONAL_AUTH = [BearerToken(), django_auth, anyone]
+
 api = NinjaAPI(
     title="Gongzhi 共治 API",
     version="1",

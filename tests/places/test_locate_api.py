@@ -107,3 +107,9 @@ def test_grid_card_shows_staff_names_only_to_people_in_scope(client, tree, grids
     mine = client.get(f"/api/v1/grids/{grids[0].code}").json()
     assert mine["staff"][0]["name"] == "王网格" and mine["staff"][0]["phone"] == "139****1111"
     assert client.get("/api/v1/grids/450102001004999").status_code == 404
+    client.logout()
+    from gongzhi.accounts.services import token_create
+
+    key = token_create(actor=None, username="cw")
+    by_token = client.get(f"/api/v1/grids/{grids[0].code}", HTTP_AUTHORIZATION=f"Bearer {key}").json()
+    assert by_token["staff"][0]["name"] == "王网格"

@@ -4,6 +4,7 @@ from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Router
 
+from gongzhi.api import OPTIONAL_AUTH
 from gongzhi.core.errors import NotFound, ValidationFailed
 
 from . import selectors, services
@@ -39,7 +40,7 @@ def grids_geojson(request, level: str | None = None, within: str | None = None):
     return HttpResponse(body, content_type="application/geo+json")
 
 
-@router.get("/grids/{code}", auth=None, summary="One grid: code, level, parents, staff (in scope) and member units")
+@router.get("/grids/{code}", auth=OPTIONAL_AUTH, summary="One grid: code, level, parents, staff (in scope) and member units")
 def grid_detail(request, code: str):
     data = selectors.grid_card(request.user, code)
     return JsonResponse(data)
