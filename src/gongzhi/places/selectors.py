@@ -19,8 +19,8 @@ def grids_qs(*, level: str | None = None, within: str | None = None):
         qs = qs.filter(level=level)
     if within:
         place = Place.objects.filter(code=within).first()
-        if place is not None:
-            qs = qs.filter(place_path__startswith=place.path)
+        # An unknown place matches nothing: never fall back to every grid.
+        qs = qs.filter(place_path__startswith=place.path) if place is not None else qs.none()
     return qs
 
 

@@ -44,6 +44,11 @@ def next_grid_code(community: Place) -> str:
     locked = Place.objects.select_for_update().get(pk=community.pk)
     while True:
         locked.grid_seq += 1
+        if locked.grid_seq > 999:
+            # The code is the 12-digit community code + 3 digits; a 16-digit code would break every
+            # system that reads 15. A community with 999 grids needs splitting, not a longer code.
+            raise ValidationFailed("grid_codes_exhausted", _("社区 %(code)s 的网格编码已用尽（最多 999 个）。") % {
+                "code": locked.code})
         code = f"{locked.code}{locked.grid_seq:03d}"
         if not Grid.objects.filter(code=code).exists():
             break
