@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.db.models import Prefetch, Q
+from django.utils.translation import gettext as _
+
 from gongzhi.core import scopes
+from gongzhi.core.errors import NotFound, ValidationFailed
+from gongzhi.places.models import Grid, Place
 
 from .models import Agreement, Membership, Organization, Person, Post
 
+VIEW = "registry.view"
 
-def people_visible_to(user, *, q: str = "", community: str = ""):
-    qs = scopes.restrict(Person.objects.all(), user).select_related("registered_community", "party__home_organization")
+
+def people_visible_to(user, *, q: str = "", community: str = "", action: str = VIEW):
+    qs = scopes.restrict(Person.objects.all(), user, action).select_related(
+        "registered_community", "party__home_organization"
+    )
     if q:
         qs = qs.filter(name__contains=q)
     if community:
@@ -16,8 +26,16 @@ def people_visible_to(user, *, q: str = "", community: str = ""):
     return qs.order_by("id")
 
 
-def organizations_visible_to(user, *, kind: str = "", q: str = ""):
-    qs = scopes.restrict(Organization.objects.all(), user).select_related("parent", "place")
+def person_get_for(user, person_id) -> Person:
+    """One person in the user's scope; the same 404 for "missing" and "not yours"."""
+    person = people_visible_to(user).filter(pk=person_id).first()
+    if person is None:
+        raise NotFound("no_person", _("人员不存在或不在您的范围内。"))
+    return person
+
+
+def organizations_visible_to(user, *, kind: str = "", q: str = "", action: str = VIEW):
+    qs = scopes.restrict(Organization.objects.all(), user, action).select_related("parent", "place")
     if kind:
         qs = qs.filter(kind=kind)
     if q:
@@ -25,27 +43,86 @@ def organizations_visible_to(user, *, kind: str = "", q: str = ""):
     return qs.order_by("path")
 
 
+def organization_get_for(user, organization_id, *, action: str = VIEW) -> Organization:
+    org = organizations_visible_to(user, action=action).filter(pk=organization_id).first()
+    if org is None:
+        raise NotFound("no_organization", _("组织不存在或不在您的范围内。"))
+    return org
+
+
+def _agreements_newest_first():
+    return Prefetch("agreements", queryset=Agreement.objects.order_by("-starts_on", "-id"))
+
+
 def member_units_of(user, organization: Organization):
     return (
         Membership.objects.filter(organization=organization, organization__in=organizations_visible_to(user))
         .select_related("member")
-        .prefetch_related("agreements")
+        .prefetch_related(_agreements_newest_first())
         .order_by("member__name")
     )
 
 
-def agreements_visible_to(user):
-    orgs = organizations_visible_to(user)
-    return Agreement.objects.filter(membership__organization__in=orgs).select_related(
-        "membership__organization", "membership__member"
+def memberships_of_member(user, organization: Organization):
+    """The joint committees and alliances this organisation is a member unit of (those the user sees)."""
+    return (
+        Membership.objects.filter(member=organization, organization__in=organizations_visible_to(user))
+        .select_related("organization")
+        .prefetch_related(_agreements_newest_first())
+        .order_by("organization__name")
     )
 
 
-def posts_visible_to(user, *, title: str = ""):
-    qs = scopes.restrict(Post.objects.all(), user).select_related("person", "organization", "place", "grid")
+def agreements_visible_to(user, *, q: str = "", action: str = VIEW):
+    orgs = organizations_visible_to(user, action=action)
+    qs = Agreement.objects.filter(membership__organization__in=orgs).select_related(
+        "membership__organization", "membership__member"
+    )
+    if q:
+        qs = qs.filter(Q(membership__member__name__contains=q) | Q(number__contains=q))
+    return qs
+
+
+def agreements_expiring_for(user, *, organization: Organization | None = None, within_days: int | None = None,
+                            today=None):
+    """The reminder box: signed agreements in the user's scope ending within the reminder window."""
+    from . import services
+
+    days = settings.AGREEMENT_REMINDER_DAYS if within_days is None else within_days
+    qs = services.agreements_expiring(within_days=days, today=today).filter(
+        membership__organization__in=organizations_visible_to(user)
+    )
+    if organization is not None:
+        qs = qs.filter(Q(membership__organization=organization) | Q(membership__member=organization))
+    return qs.select_related("membership__organization", "membership__member").order_by("ends_on", "id")
+
+
+def posts_visible_to(user, *, title: str = "", q: str = "", action: str = VIEW):
+    qs = scopes.restrict(Post.objects.all(), user, action).select_related("person", "organization", "place", "grid")
     if title:
         qs = qs.filter(title=title)
+    if q:
+        qs = qs.filter(person__name__contains=q)
     return qs.order_by("id")
+
+
+def places_editable_by(user, *, kinds=("district", "street", "community", "compound")):
+    """Places the user may register things at (for suggestion lists in forms)."""
+    return scopes.restrict(Place.objects.filter(kind__in=kinds), user, "registry.edit").order_by("path")
+
+
+def place_by_code(code: str) -> Place:
+    place = Place.objects.filter(code=(code or "").strip()).first()
+    if place is None:
+        raise ValidationFailed("no_place", _("区划代码 %(code)s 不存在。") % {"code": code})
+    return place
+
+
+def grid_by_code(code: str) -> Grid:
+    grid = Grid.objects.filter(code=(code or "").strip(), retired_at__isnull=True).select_related("community").first()
+    if grid is None:
+        raise ValidationFailed("no_grid", _("网格编码 %(code)s 不存在。") % {"code": code})
+    return grid
 
 
 def keyset_page(qs, *, after: int | None, limit: int):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from django.db import transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
@@ -16,10 +16,13 @@ from gongzhi.places.models import Place, PlaceKind
 
 from .models import (
     SINGLE_HOLDER_TITLES,
+    UNIT_KINDS,
     Agreement,
     Membership,
-    OrgKind,
+    MembershipRole,
+    MembershipStatus,
     Organization,
+    OrgKind,
     PartyMembership,
     PartyStatus,
     Person,
@@ -104,20 +107,26 @@ def person_create(
     else:
         scopes.require(actor, "registry.edit")
     id_hash = pii.lookup_hash(id_number)
+    duplicate = Conflict("duplicate_person", _("身份证号 %(masked)s 已登记。") % {"masked": pii.mask_id(id_number)})
     with transaction.atomic():
         if id_hash and Person.objects.filter(id_hash=id_hash).exists():
-            raise Conflict("duplicate_person", _("身份证号 %(masked)s 已登记。") % {"masked": pii.mask_id(id_number)})
-        person = Person.objects.create(
-            name=name,
-            gender=gender,
-            phone_enc=pii.encrypt(phone),
-            phone_hash=pii.lookup_hash(phone),
-            phone_masked=pii.mask_phone(phone),
-            id_enc=pii.encrypt(id_number),
-            id_hash=id_hash,
-            id_masked=pii.mask_id(id_number),
-            registered_community=registered_community,
-        )
+            raise duplicate
+        try:
+            # A savepoint: a concurrent twin hits the unique index and becomes the same clear 409.
+            with transaction.atomic():
+                person = Person.objects.create(
+                    name=name,
+                    gender=gender,
+                    phone_enc=pii.encrypt(phone),
+                    phone_hash=pii.lookup_hash(phone),
+                    phone_masked=pii.mask_phone(phone),
+                    id_enc=pii.encrypt(id_number),
+                    id_hash=id_hash,
+                    id_masked=pii.mask_id(id_number),
+                    registered_community=registered_community,
+                )
+        except IntegrityError:
+            raise duplicate from None
         if party_status:
             PartyMembership.objects.create(
                 person=person,
@@ -156,7 +165,12 @@ def organization_create(*, actor, kind: str, name: str, parent: Organization | N
         raise ValidationFailed("name_required", _("组织名称不能为空。"))
     if credit_code and not re.match(r"^[0-9A-Z]{18}$", credit_code):
         raise ValidationFailed("bad_credit_code", _("统一社会信用代码应为 18 位数字或大写字母。"))
-    scopes.require(actor, "registry.edit", place or parent) if (place or parent) else scopes.require(actor, "grid.import")
+    # Both ends must be inside the actor's scope: an own place must not smuggle a foreign parent in.
+    if place is None and parent is None:
+        scopes.require(actor, "grid.import")
+    for node in (place, parent):
+        if node is not None:
+            scopes.require(actor, "registry.edit", node)
     with transaction.atomic():
         if Organization.objects.filter(parent=parent, name=name).exists():
             raise ValidationFailed("duplicate_name", _("同一上级下已有名为「%(name)s」的组织。") % {"name": name})
@@ -174,6 +188,11 @@ def membership_join(*, actor, organization: Organization, member: Organization, 
         raise ValidationFailed("not_joinable", _("只能加入联合党委、党建联盟或行业党委。"))
     if organization.pk == member.pk:
         raise ValidationFailed("self_member", _("组织不能成为自己的成员单位。"))
+    if member.kind not in UNIT_KINDS:
+        raise ValidationFailed("not_unit", _("「%(name)s」（%(kind)s）不能作为成员单位加入。") % {
+            "name": member.name, "kind": OrgKind(member.kind).label})
+    if role not in MembershipRole.values:
+        raise ValidationFailed("bad_role", _("未知的成员角色：%(role)s") % {"role": role})
     starts = _parse_date(starts_on, _("协议开始日期"))
     ends = _parse_date(ends_on, _("协议结束日期"))
     joined = _parse_date(joined_on, _("加入日期")) or starts
@@ -184,19 +203,89 @@ def membership_join(*, actor, organization: Organization, member: Organization, 
     number = (number or "").strip()
     if not number:
         raise ValidationFailed("number_required", _("协议编号不能为空。"))
+    if len(number) > 40:
+        raise ValidationFailed("bad_number", _("协议编号不超过 40 个字符。"))
+    duties = [d.strip() for d in (duties or []) if d and d.strip()]
+    commitments = [c.strip() for c in (commitments or []) if c and c.strip()]
     scopes.require(actor, "registry.edit", organization)
+    duplicate = ValidationFailed("duplicate_number", _("协议编号 %(n)s 已存在。") % {"n": number})
     with transaction.atomic():
         if Agreement.objects.filter(number=number).exists():
-            raise ValidationFailed("duplicate_number", _("协议编号 %(n)s 已存在。") % {"n": number})
+            raise duplicate
         membership, created = Membership.objects.get_or_create(
             organization=organization, member=member, defaults={"joined_on": joined, "role": role}
         )
-        agreement = Agreement.objects.create(membership=membership, number=number, starts_on=starts, ends_on=ends,
-                                             duties=list(duties or []), commitments=list(commitments or []))
+        if not created and membership.status != MembershipStatus.ACTIVE:
+            # A new signed agreement brings a lapsed member back.
+            Membership.objects.filter(pk=membership.pk).update(status=MembershipStatus.ACTIVE, left_on=None)
+        try:
+            with transaction.atomic():  # savepoint: a concurrent twin number hits the unique index
+                agreement = Agreement.objects.create(membership=membership, number=number, starts_on=starts,
+                                                     ends_on=ends, duties=duties, commitments=commitments)
+        except IntegrityError:
+            raise duplicate from None
         audit.record(actor, "agreement.create", agreement, after={
             "organization": organization.pk, "member": member.pk, "number": number,
             "starts_on": starts.isoformat(), "ends_on": ends.isoformat(), "duties": duties or []})
     return agreement
+
+
+def member_unit_join(*, actor, organization: Organization, unit_name: str, unit_kind: str, credit_code: str = "",
+                     number: str, starts_on, ends_on, joined_on=None, duties: list[str] | None = None,
+                     commitments: list[str] | None = None, role: str = "member_unit") -> Agreement:
+    """A member unit joins with its agreement: the unit is found (credit code, else name) or registered.
+
+    One transaction: if the agreement is refused (dates, duplicate number …) no unit is left behind.
+    A new unit sits where the committee it joins sits, so that committee's staff can see it.
+    """
+    unit_name = (unit_name or "").strip()
+    credit_code = (credit_code or "").strip().upper()
+    if not unit_name:
+        raise ValidationFailed("name_required", _("单位名称不能为空。"))
+    if unit_kind not in UNIT_KINDS:
+        raise ValidationFailed("bad_unit_kind", _("单位类型不正确，应为：%(kinds)s") % {"kinds": unit_kind_labels()})
+    scopes.require(actor, "registry.edit", organization)
+    with transaction.atomic():
+        unit = None
+        if credit_code:
+            unit = Organization.objects.filter(credit_code=credit_code).order_by("id").first()
+        if unit is None:
+            unit = Organization.objects.filter(name=unit_name, parent=None, kind__in=UNIT_KINDS).order_by("id").first()
+        if unit is None:
+            unit = organization_create(actor=actor, kind=unit_kind, name=unit_name, parent=None,
+                                       place=organization.place, credit_code=credit_code)
+        return membership_join(actor=actor, organization=organization, member=unit, joined_on=joined_on,
+                               starts_on=starts_on, ends_on=ends_on, number=number, duties=duties,
+                               commitments=commitments, role=role)
+
+
+def unit_kind_labels() -> str:
+    return "、".join(str(OrgKind(k).label) for k in OrgKind.values if k in UNIT_KINDS)
+
+
+JOINABLE_KINDS = (OrgKind.JOINT_COMMITTEE, OrgKind.ALLIANCE, OrgKind.INDUSTRY_COMMITTEE)
+
+
+def organization_by_name(name: str, *, queryset=None, label: str | None = None) -> Organization:
+    """Resolve an organisation typed by name (forms, Excel); refuses unknown and ambiguous names."""
+    name = (name or "").strip()
+    qs = queryset if queryset is not None else Organization.objects.all()
+    found = list(qs.filter(name=name).order_by("id")[:2])
+    label = label or _("党组织")
+    if not found:
+        raise ValidationFailed("no_organization", _("%(label)s「%(name)s」不存在，请先在系统中登记。") % {
+            "label": label, "name": name})
+    if len(found) > 1:
+        raise ValidationFailed("ambiguous_organization", _("有多个名为「%(name)s」的%(label)s，请在系统中核对名称。") % {
+            "label": label, "name": name})
+    return found[0]
+
+
+def split_items(text) -> list[str]:
+    """A duty or commitment list typed as one text: items separated by ；, ; or new lines."""
+    if isinstance(text, (list, tuple)):
+        return [str(t).strip() for t in text if str(t).strip()]
+    return [part.strip() for part in re.split(r"[；;\r\n]+", str(text or "")) if part.strip()]
 
 
 def agreements_expiring(*, within_days: int, today: dt.date | None = None):
@@ -210,8 +299,16 @@ def agreements_expiring(*, within_days: int, today: dt.date | None = None):
 
 def post_assign(*, actor, person: Person, title: str, starts_on, ends_on=None, organization=None, place=None,
                 grid=None) -> Post:
+    """Give a person a post. A single-holder post (书记, 网格长 …) never has two holders at once.
+
+    The check and the insert run under a lock on the scope row (select_for_update on PostgreSQL;
+    on SQLite the IMMEDIATE transaction takes the database write lock at BEGIN), so of two
+    concurrent assignments the second sees the first's post and gets a 409.
+    """
     if title not in PostTitle.values:
         raise ValidationFailed("bad_title", _("未知的职务：%(t)s") % {"t": title})
+    if sum(node is not None for node in (organization, place, grid)) > 1:
+        raise ValidationFailed("one_scope", _("职务只能有一个范围：组织、地点或网格三选一。"))
     scope_node = grid or place or organization
     if scope_node is None:
         raise ValidationFailed("scope_required", _("职务必须有范围：组织、地点或网格。"))
@@ -222,7 +319,8 @@ def post_assign(*, actor, person: Person, title: str, starts_on, ends_on=None, o
     if ends is not None and ends <= starts:
         raise ValidationFailed("post_ends_before_start", _("任职结束日期必须晚于开始日期。"))
     scopes.require(actor, "registry.edit", scope_node)
-    with transaction.atomic():
+
+    def assign() -> Post:
         if title in SINGLE_HOLDER_TITLES:
             # Lock the scope row so two concurrent assignments cannot both pass the check.
             type(scope_node).objects.select_for_update().filter(pk=scope_node.pk).first()
@@ -239,4 +337,22 @@ def post_assign(*, actor, person: Person, title: str, starts_on, ends_on=None, o
                                    starts_on=starts, ends_on=ends)
         audit.record(actor, "post.assign", post, after={"person": person.pk, "title": title,
                                                         "scope": str(scope_node), "starts_on": starts.isoformat()})
-    return post
+        return post
+
+    return _serialised(assign)
+
+
+def _serialised(fn):
+    """Run `fn` in its own transaction; a writer that waited out the lock gets a 409, not a 500.
+
+    SQLite queues writers with the busy timeout (settings: IMMEDIATE transactions, timeout 20 s);
+    PostgreSQL queues them on the row lock. Only when that wait runs out does the database say
+    "locked", and then the loser should read a clear message like any other loser of a race.
+    """
+    try:
+        with transaction.atomic():
+            return fn()
+    except OperationalError as exc:
+        if connection.vendor != "sqlite" or "locked" not in str(exc) or connection.in_atomic_block:
+            raise
+        raise Conflict("busy", _("系统正忙，有人正在修改同一内容，请稍后重试。")) from None

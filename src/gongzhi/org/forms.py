@@ -1,0 +1,187 @@
+"""Registry forms: they parse and check the shape of input; the services decide and write.
+
+Field checks that the services already offer as helpers (phone, ID number, community code) run
+here so the message sits next to its field; business rules (terms, duplicates, single-holder
+posts, permissions) are left to the service call, whose GongzhiError the view shows.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from gongzhi.core.errors import GongzhiError
+
+from . import selectors, services
+from .models import UNIT_KINDS, MembershipRole, OrgKind, PartyStatus, PostTitle
+
+# Member-unit kinds as people think of them: units first, a community committee (joining a street's
+# 大工委) last.
+UNIT_KIND_ORDER = [k for k in OrgKind if k in UNIT_KINDS and k != OrgKind.COMMUNITY_COMMITTEE] + [
+    OrgKind.COMMUNITY_COMMITTEE]
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+EDIT = "registry.edit"
+
+
+def _check(fn, value):
+    """Run a service check and turn its GongzhiError into a field error."""
+    try:
+        return fn(value)
+    except GongzhiError as exc:
+        raise forms.ValidationError(str(exc.message), code=exc.code) from None
+
+
+class OrgChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.name}（{obj.get_kind_display()}）"
+
+
+class OrganizationForm(forms.Form):
+    kind = forms.ChoiceField(label=_("组织类型"), choices=OrgKind.choices)
+    name = forms.CharField(label=_("组织名称"), max_length=150)
+    parent = OrgChoiceField(label=_("上级组织"), queryset=None, required=False, empty_label=_("（无上级）"))
+    place_code = forms.CharField(label=_("所在地区划代码"), max_length=24, required=False,
+                                 help_text=_("12 位统计用区划代码，如社区 450102001004。"))
+    credit_code = forms.CharField(label=_("统一社会信用代码"), max_length=18, required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].queryset = selectors.organizations_visible_to(user, action=EDIT).exclude(
+            kind__in=UNIT_KINDS - {OrgKind.COMMUNITY_COMMITTEE}
+        )
+        self.fields["place_code"].widget.attrs["list"] = "place-codes"
+
+    def clean_place_code(self):
+        code = self.cleaned_data["place_code"].strip()
+        return _check(selectors.place_by_code, code) if code else None
+
+    def clean_credit_code(self):
+        return self.cleaned_data["credit_code"].strip().upper()
+
+
+class MemberUnitForm(forms.Form):
+    organization = OrgChoiceField(label=_("加入的联合党委 / 党建联盟"), queryset=None)
+    unit_name = forms.CharField(label=_("单位名称"), max_length=150)
+    unit_kind = forms.ChoiceField(label=_("单位类型"), choices=[(k, OrgKind(k).label) for k in UNIT_KIND_ORDER],
+                                  initial=OrgKind.PRIVATE_ENTERPRISE)
+    credit_code = forms.CharField(label=_("统一社会信用代码"), max_length=18, required=False)
+    role = forms.ChoiceField(label=_("成员角色"), choices=MembershipRole.choices, initial=MembershipRole.MEMBER_UNIT)
+    number = forms.CharField(label=_("协议编号"), max_length=40)
+    starts_on = forms.DateField(label=_("协议开始日期"), widget=DATE)
+    ends_on = forms.DateField(label=_("协议结束日期"), widget=DATE)
+    duties = forms.CharField(label=_("职责清单"), required=False, widget=forms.Textarea(attrs={"rows": 4}),
+                             help_text=_("每行一项，或用「；」分隔。"))
+    commitments = forms.CharField(label=_("资源承诺"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+                                  help_text=_("每行一项，或用「；」分隔。"))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = selectors.organizations_visible_to(user, action=EDIT).filter(
+            kind__in=services.JOINABLE_KINDS
+        )
+
+    def clean_credit_code(self):
+        return self.cleaned_data["credit_code"].strip().upper()
+
+    def clean_duties(self):
+        return services.split_items(self.cleaned_data["duties"])
+
+    def clean_commitments(self):
+        return services.split_items(self.cleaned_data["commitments"])
+
+
+class PersonForm(forms.Form):
+    name = forms.CharField(label=_("姓名"), max_length=50)
+    gender = forms.ChoiceField(label=_("性别"), required=False, choices=[("", "—"), ("M", _("男")), ("F", _("女"))])
+    phone = forms.CharField(label=_("手机号"), max_length=20, required=False)
+    id_number = forms.CharField(label=_("身份证号"), max_length=18, required=False)
+    community_code = forms.CharField(label=_("登记社区代码"), max_length=24,
+                                     help_text=_("社区的 12 位统计用区划代码，如 450102001004。"))
+    party_status = forms.ChoiceField(label=_("党员状态"), required=False,
+                                     choices=[("", _("（非党员）")), *PartyStatus.choices])
+    home_organization = forms.CharField(label=_("组织关系所在党组织"), max_length=150, required=False)
+    joined_on = forms.DateField(label=_("入党日期"), required=False, widget=DATE)
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["community_code"].widget.attrs["list"] = "community-codes"
+        self.fields["home_organization"].widget.attrs["list"] = "org-names"
+
+    def clean_phone(self):
+        value = self.cleaned_data["phone"].strip()
+        return _check(services.validate_phone, value) if value else ""
+
+    def clean_id_number(self):
+        value = self.cleaned_data["id_number"].strip()
+        return _check(services.validate_id_number, value) if value else ""
+
+    def clean_community_code(self):
+        return _check(services.community_by_code, self.cleaned_data["community_code"])
+
+    def clean(self):
+        data = super().clean()
+        status, home = data.get("party_status"), (data.get("home_organization") or "").strip()
+        if home and not status:
+            self.add_error("party_status", _("填写了组织关系所在党组织，请同时选择党员状态。"))
+        elif status and not home:
+            self.add_error("home_organization", _("党员必须填写组织关系所在党组织。"))
+        elif status:
+            try:
+                data["home_organization"] = services.organization_by_name(home)
+            except GongzhiError as exc:
+                self.add_error("home_organization", str(exc.message))
+        else:
+            data["home_organization"] = None
+        return data
+
+
+class PostForm(forms.Form):
+    person = forms.IntegerField(label=_("人员编号"), min_value=1, help_text=_("人员详情页上的编号。"))
+    title = forms.ChoiceField(label=_("职务"), choices=PostTitle.choices)
+    organization = OrgChoiceField(label=_("范围：组织"), queryset=None, required=False, empty_label="—")
+    place_code = forms.CharField(label=_("范围：地点区划代码"), max_length=24, required=False)
+    grid_code = forms.CharField(label=_("范围：网格编码"), max_length=24, required=False)
+    starts_on = forms.DateField(label=_("任职开始日期"), widget=DATE)
+    ends_on = forms.DateField(label=_("任职结束日期"), required=False, widget=DATE)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["organization"].queryset = selectors.organizations_visible_to(user, action=EDIT)
+
+    def clean_person(self):
+        person = selectors.people_visible_to(self.user, action=EDIT).filter(pk=self.cleaned_data["person"]).first()
+        if person is None:
+            raise forms.ValidationError(_("人员不存在或不在您的范围内。"), code="no_person")
+        return person
+
+    def clean_place_code(self):
+        code = self.cleaned_data["place_code"].strip()
+        return _check(selectors.place_by_code, code) if code else None
+
+    def clean_grid_code(self):
+        code = self.cleaned_data["grid_code"].strip()
+        return _check(selectors.grid_by_code, code) if code else None
+
+    def clean(self):
+        data = super().clean()
+        chosen = [k for k in ("organization", "place_code", "grid_code") if data.get(k)]
+        if not self.errors and len(chosen) != 1:
+            raise forms.ValidationError(_("请在组织、地点、网格中选择且只选择一个作为职务范围。"), code="one_scope")
+        return data
+
+
+class UnmaskForm(forms.Form):
+    field = forms.ChoiceField(choices=[("phone", _("手机号")), ("id_number", _("身份证号"))])
+    reason = forms.CharField(label=_("查看原因"), max_length=200,
+                             error_messages={"required": _("请填写查看原因，它会记入个人信息访问日志。")})
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label=_("Excel 文件（.xlsx）"))
+
+    def clean_file(self):
+        f = self.cleaned_data["file"]
+        if not f.name.lower().endswith(".xlsx"):
+            raise forms.ValidationError(_("请上传 .xlsx 格式的 Excel 文件（可先下载模板）。"), code="bad_file")
+        return f
