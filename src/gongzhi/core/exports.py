@@ -25,7 +25,7 @@ class Column:
 
 def _safe(value):
     # A cell starting with = + - @ would run as a formula in Excel: keep it text (CSV/XLSX injection).
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
 
