@@ -51,3 +51,19 @@ def test_healthz_reports_the_database(client):
     r = client.get("/healthz")
     assert r.status_code == 200
     assert r.json()["database"]["ok"] is True
+
+
+@pytest.mark.django_db
+def test_pages_default_to_chinese_whatever_the_browser_says(client):
+    r = client.get("/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert 'lang="zh-hans"' in r.content.decode()
+    client.post("/i18n/setlang/", {"language": "en", "next": "/login/"})
+    assert 'lang="en"' in client.get("/login/").content.decode()
+
+
+@pytest.mark.django_db
+def test_api_errors_follow_accept_language(client):
+    zh = client.get("/api/v1/grids/locate", {"lon": "x", "lat": "1"}).json()["error"]["message"]
+    en = client.get("/api/v1/grids/locate", {"lon": "x", "lat": "1"}, HTTP_ACCEPT_LANGUAGE="en").json()
+    assert "经纬度" in zh
+    assert "经纬度" not in en["error"]["message"]
