@@ -14,7 +14,7 @@ EXPECTED = {
     Role.COMMUNITY_WORKER: {"registry.view", "registry.edit", "person.unmask", "export.ledger"},
     Role.STREET_OFFICER: {"registry.view", "registry.edit", "export.ledger"},
     Role.DISTRICT_ADMIN: {"registry.view", "registry.edit", "person.unmask", "grid.import", "export.ledger",
-                          "audit.view"},
+                          "audit.view", "accounts.manage"},
     Role.AUDITOR: {"registry.view", "audit.view", "export.ledger"},
 }
 
@@ -81,3 +81,63 @@ def test_selectors_restrict_people_to_scope(tree):
     assert list(scopes.restrict(Person.objects.all(), cw).values_list("name", flat=True)) == ["北宁居民"]
     assert scopes.restrict(Person.objects.all(), user(None, ("resident", tree["beining"]))).count() == 0
     assert scopes.restrict(Person.objects.all(), admin).count() == 2
+
+
+def _second_district(tree):
+    from tests.factories import place
+
+    qingxiu = place("district", "450103000000", "青秀区", tree["city"])
+    street = place("street", "450103001000", "新竹街道", qingxiu)
+    return qingxiu, place("community", "450103001001", "桃源社区", street)
+
+
+@pytest.mark.django_db
+def test_accounts_manage_reaches_accounts_by_a_role_or_a_linked_person_in_scope(tree):
+    from django.contrib.auth import get_user_model
+
+    from gongzhi.accounts.models import RoleAssignment
+    from gongzhi.org.models import Organization, Person
+
+    _qingxiu, taoyuan = _second_district(tree)
+    top, micros = grid_tree(tree["beining"], 108.32, 22.82)
+    unit = Organization.objects.create(kind="private_enterprise", name="北宁汽配", place=tree["beining"])
+    far_unit = Organization.objects.create(kind="private_enterprise", name="桃源商行", place=taoyuan)
+    admin = user("admin", ("district_admin", tree["district"]))
+    inside = {
+        "resident": user("resident", ("resident", tree["beining"])),
+        "grid": user("gridder", ("grid_worker", micros[0])),
+        "unit": user("liaison", ("unit_liaison", unit)),
+        "both": user("both", ("resident", taoyuan), ("community_worker", tree["xingning"])),
+        "person": user("linked"),
+    }
+    Person.objects.create(name="兴宁居民", registered_community=tree["xingning"], user=inside["person"])
+    outside = {
+        "far": user("far", ("community_worker", taoyuan)),
+        "far_unit": user("far_liaison", ("unit_liaison", far_unit)),
+        "far_person": user("far_linked"),
+        "nothing": user("nothing"),
+    }
+    Person.objects.create(name="桃源居民", registered_community=taoyuan, user=outside["far_person"])
+
+    visible = set(scopes.restrict(get_user_model().objects.all(), admin, "accounts.manage").values_list(
+        "username", flat=True))
+    assert visible == {u.username for u in inside.values()} | {"admin"}
+    for u in inside.values():
+        assert scopes.can(admin, "accounts.manage", u), u.username
+    for u in outside.values():
+        assert not scopes.can(admin, "accounts.manage", u), u.username
+    # The SQL filter and the Python test agree on every role assignment, in and out of scope.
+    in_sql = set(scopes.restrict(RoleAssignment.objects.all(), admin, "accounts.manage").values_list("pk", flat=True))
+    for ra in RoleAssignment.objects.select_related("place", "grid", "organization"):
+        assert (ra.pk in in_sql) is scopes.can(admin, "accounts.manage", ra), ra
+
+
+@pytest.mark.django_db
+def test_no_one_but_a_district_admin_sees_accounts(tree):
+    from django.contrib.auth import get_user_model
+
+    for role, node in [("community_worker", tree["beining"]), ("street_officer", tree["street"]),
+                       ("auditor", tree["district"]), ("resident", tree["beining"])]:
+        u = user(None, (role, node))
+        assert not scopes.can(u, "accounts.manage")
+        assert not scopes.restrict(get_user_model().objects.all(), u, "accounts.manage").exists()

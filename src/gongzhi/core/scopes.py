@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Q
 
 from gongzhi.accounts.models import Role
@@ -31,6 +32,7 @@ ROLE_ACTIONS: dict[str, set[str]] = {
         "grid.import",
         "export.ledger",
         "audit.view",
+        "accounts.manage",
     },
     Role.AUDITOR: {"registry.view", "audit.view", "export.ledger"},
 }
@@ -85,14 +87,34 @@ def _paths_of(obj) -> dict[str, str]:
         return {"place": obj.place_path, "org": obj.path}
     if label == "org.person":
         return {"place": obj.place_path}
-    if label == "org.post":
+    if label in ("org.post", "accounts.roleassignment"):
+        # Both hang on one scope node (grid, place or organisation) and are reached through it.
         node = obj.grid or obj.place or obj.organization
         return _paths_of(node)
     raise TypeError(f"no scope rule for {label}")
 
 
-def _covers(scope: Scope, obj) -> bool:
-    paths = _paths_of(obj)
+def _is_user(obj_or_model) -> bool:
+    return obj_or_model._meta.label_lower == settings.AUTH_USER_MODEL.lower()
+
+
+def _path_sets(obj) -> list[dict[str, str]]:
+    """Every way an object can be reached. Most objects hang on one node; a user account is reached
+    through each of its role assignments and through the person it is linked to."""
+    if not _is_user(obj):
+        return [_paths_of(obj)]
+    if "role_assignments" in getattr(obj, "_prefetched_objects_cache", {}):
+        assignments = obj.role_assignments.all()
+    else:
+        assignments = obj.role_assignments.select_related("place", "grid", "organization")
+    out = [_paths_of(ra) for ra in assignments]
+    person = getattr(obj, "person", None)  # the reverse one-to-one raises an AttributeError when unset
+    if person is not None:
+        out.append(_paths_of(person))
+    return out
+
+
+def _covers_paths(scope: Scope, paths: dict[str, str]) -> bool:
     if scope.kind == "grid":
         # A grid role reaches its grid subtree, and the people and units of its community.
         if "grid" in paths:
@@ -110,7 +132,10 @@ def can(user, action: str, obj=None) -> bool:
     scopes = _scopes_for(user, action)
     if obj is None:
         return bool(scopes)
-    return any(_covers(s, obj) for s in scopes)
+    if not scopes:
+        return False
+    path_sets = _path_sets(obj)
+    return any(_covers_paths(s, paths) for s in scopes for paths in path_sets)
 
 
 def require(user, action: str, obj=None) -> None:
@@ -124,13 +149,21 @@ def scope_q(user, action: str, model) -> Q:
     """A filter restricting `model` rows to the user's scope for `action` (matches nothing if none)."""
     if user is not None and getattr(user, "is_superuser", False):
         return Q()
+    if _is_user(model):
+        # Accounts holding a role on a node in scope, or linked to a person in scope.
+        from gongzhi.accounts.models import RoleAssignment
+        from gongzhi.org.models import Person
+
+        by_role = RoleAssignment.objects.filter(scope_q(user, action, RoleAssignment)).values("user_id")
+        by_person = Person.objects.filter(scope_q(user, action, Person), user__isnull=False).values("user_id")
+        return Q(pk__in=by_role) | Q(pk__in=by_person)
     label = model._meta.label_lower
     q = Q(pk__in=[])
     for s in _scopes_for(user, action):
         if s.kind == "place":
             if label == "places.place":
                 q |= Q(path__startswith=s.path)
-            elif label == "org.post":
+            elif label in ("org.post", "accounts.roleassignment"):
                 q |= (
                     Q(grid__place_path__startswith=s.path)
                     | Q(place__path__startswith=s.path)
@@ -143,12 +176,19 @@ def scope_q(user, action: str, model) -> Q:
                 q |= Q(path__startswith=s.path)
             elif label == "org.post":
                 q |= Q(grid__path__startswith=s.path)
+            elif label == "accounts.roleassignment":
+                # As in _covers_paths: the grid subtree, or places and units of the grid's community.
+                q |= (
+                    Q(grid__path__startswith=s.path)
+                    | Q(grid__isnull=True, place__path__startswith=s.place_path)
+                    | Q(grid__isnull=True, organization__place_path__startswith=s.place_path)
+                )
             elif label in ("org.person", "org.organization"):
                 q |= Q(place_path__startswith=s.place_path)
         elif s.kind == "org":
             if label == "org.organization":
                 q |= Q(path__startswith=s.path)
-            elif label == "org.post":
+            elif label in ("org.post", "accounts.roleassignment"):
                 q |= Q(organization__path__startswith=s.path)
             elif label == "org.person":
                 q |= Q(party__home_organization__path__startswith=s.path)

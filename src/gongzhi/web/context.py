@@ -14,6 +14,8 @@ NAV = [
     (_("职务"), "/org/posts/", "registry.view"),
     (_("网格导入导出"), "/places/grids/import/", "grid.import"),
     (_("审计日志"), "/audit/", "audit.view"),
+    (_("账号与角色"), "/accounts/users/", "accounts.manage"),
+    (_("API 令牌"), "/accounts/tokens/", None),
 ]
 
 
