@@ -118,7 +118,7 @@ def test_organisation_detail_lists_member_units_and_agreements(client, reg):
     assert units[0]["member"]["name"] == "南宁供电局"
     assert units[0]["agreements"][0] == {"id": Agreement.objects.get().id, "number": "BN-1", "starts_on": "2025-01-01",
                                          "ends_on": "2027-01-01", "duties": ["开放会议室"], "commitments": [],
-                                         "status": "signed"}
+                                         "status": "signed", "version": 1}
     r = client.get(f"/api/v1/organizations/{reg.joint.pk}", **bearer(reg.worker_x))
     assert r.status_code == 404 and error(r) == "no_organization"
 

@@ -32,17 +32,18 @@ def person_out(p: Person) -> dict:
         "registered_community": p.registered_community.code if p.registered_community_id else None,
         "party_status": party.status if party else None,
         "home_organization": party.home_organization.name if party else None,
+        "version": p.version,
     }
 
 
 def organization_out(o: Organization) -> dict:
     return {"id": o.id, "name": o.name, "kind": o.kind, "parent_id": o.parent_id,
-            "place": o.place.code if o.place_id else None}
+            "place": o.place.code if o.place_id else None, "version": o.version}
 
 
 def agreement_out(a: Agreement) -> dict:
     return {"id": a.id, "number": a.number, "starts_on": a.starts_on.isoformat(), "ends_on": a.ends_on.isoformat(),
-            "duties": a.duties, "commitments": a.commitments, "status": a.status}
+            "duties": a.duties, "commitments": a.commitments, "status": a.status, "version": a.version}
 
 
 def membership_out(m: Membership) -> dict:
@@ -65,7 +66,8 @@ def post_out(p: Post) -> dict:
     else:
         scope = {"kind": "organization", "id": p.organization.id, "code": None, "name": p.organization.name}
     return {"id": p.id, "person": {"id": p.person.id, "name": p.person.name}, "title": p.title, "scope": scope,
-            "starts_on": p.starts_on.isoformat(), "ends_on": p.ends_on.isoformat() if p.ends_on else None}
+            "starts_on": p.starts_on.isoformat(), "ends_on": p.ends_on.isoformat() if p.ends_on else None,
+            "version": p.version}
 
 
 def _org_for(user, organization_id: int | None) -> Organization | None:
@@ -112,6 +114,50 @@ def person_create(request, body: PersonIn):
     return Status(201, person_out(person))
 
 
+class PersonPatch(Schema):
+    """Only the fields sent change. `version` is the one last read; a stale one gets 409.
+    `party_status: null` removes the party membership; `phone: ""` / `id_number: ""` clear the number."""
+
+    version: int
+    name: str | None = None
+    gender: str | None = None
+    phone: str | None = None
+    id_number: str | None = None
+    registered_community: str | None = None
+    party_status: str | None = None
+    home_organization_id: int | None = None
+    joined_on: dt.date | None = None
+
+
+@router.patch("/people/{person_id}", auth=AUTH, summary="Edit a person (only the fields sent; optimistic version)")
+def person_update(request, person_id: int, body: PersonPatch):
+    scopes.require(request.user, "registry.edit")
+    person = selectors.person_get_for(request.user, person_id)
+    sent = body.model_dump(exclude_unset=True)
+    changes = {k: v for k, v in sent.items() if k in ("name", "gender", "phone", "id_number", "joined_on",
+                                                       "party_status")}
+    for key in ("name", "gender", "phone", "id_number"):
+        if key in changes and changes[key] is None:
+            changes[key] = ""
+    if "registered_community" in sent:
+        code = sent["registered_community"]
+        changes["registered_community"] = services.community_by_code(code) if code else None
+    if "home_organization_id" in sent:
+        changes["home_organization"] = _home_organization(sent["home_organization_id"])
+    person = services.person_update(actor=request.user, person=person, version=body.version, **changes)
+    return person_out(person)
+
+
+def _home_organization(organization_id: int | None) -> Organization | None:
+    if organization_id is None:
+        return None
+    # The membership file may sit anywhere in the city, so this lookup is not scoped.
+    home = Organization.objects.filter(pk=organization_id).first()
+    if home is None:
+        raise ValidationFailed("no_organization", _("组织关系所在党组织不存在。"))
+    return home
+
+
 class UnmaskIn(Schema):
     field: str
     reason: str = ""
@@ -153,6 +199,32 @@ def organization_create(request, body: OrganizationIn):
     org = services.organization_create(actor=request.user, kind=body.kind, name=body.name, parent=parent,
                                        place=place, credit_code=(body.credit_code or "").strip().upper())
     return Status(201, organization_out(org))
+
+
+class OrganizationPatch(Schema):
+    """Only the fields sent change. `parent_id: null` makes it top-level; `place: null` removes the place."""
+
+    version: int
+    kind: str | None = None
+    name: str | None = None
+    parent_id: int | None = None
+    place: str | None = None
+    credit_code: str | None = None
+
+
+@router.patch("/organizations/{organization_id}", auth=AUTH,
+              summary="Edit an organisation; a new parent moves its whole subtree (no cycles)")
+def organization_update(request, organization_id: int, body: OrganizationPatch):
+    scopes.require(request.user, "registry.edit")
+    org = selectors.organization_get_for(request.user, organization_id)
+    sent = body.model_dump(exclude_unset=True)
+    changes = {k: ("" if v is None else v) for k, v in sent.items() if k in ("kind", "name", "credit_code")}
+    if "parent_id" in sent:
+        changes["parent"] = _org_for(request.user, sent["parent_id"])
+    if "place" in sent:
+        changes["place"] = selectors.place_by_code(sent["place"]) if sent["place"] else None
+    org = services.organization_update(actor=request.user, organization=org, version=body.version, **changes)
+    return organization_out(org)
 
 
 @router.get("/organizations/{organization_id}", auth=AUTH, summary="One organisation with its member units")
@@ -201,6 +273,67 @@ def agreement_create(request, body: AgreementIn):
                         "member": {"id": m.member_id, "name": m.member.name, "kind": m.member.kind}})
 
 
+class AgreementPatch(Schema):
+    version: int
+    starts_on: dt.date | None = None
+    ends_on: dt.date | None = None
+    duties: list[str] | None = None
+    commitments: list[str] | None = None
+
+
+def _agreement_for_edit(request, agreement_id: int) -> Agreement:
+    scopes.require(request.user, "registry.edit")
+    return selectors.agreement_get_for(request.user, agreement_id)
+
+
+@router.patch("/agreements/{agreement_id}", auth=AUTH, summary="Edit an open agreement's term, duties, commitments")
+def agreement_update(request, agreement_id: int, body: AgreementPatch):
+    agreement = _agreement_for_edit(request, agreement_id)
+    sent = body.model_dump(exclude_unset=True)
+    changes = {k: v for k, v in sent.items() if k in ("starts_on", "ends_on", "duties", "commitments")}
+    for key in ("duties", "commitments"):
+        if key in changes and changes[key] is None:
+            changes[key] = []
+    agreement = services.agreement_update(actor=request.user, agreement=agreement, version=body.version, **changes)
+    return agreement_out(agreement)
+
+
+class TerminateIn(Schema):
+    version: int
+    reason: str
+
+
+@router.post("/agreements/{agreement_id}/terminate", auth=AUTH,
+             summary="Terminate an agreement (reason required); the membership ends if no signed agreement is left")
+def agreement_terminate(request, agreement_id: int, body: TerminateIn):
+    agreement = _agreement_for_edit(request, agreement_id)
+    agreement = services.agreement_terminate(actor=request.user, agreement=agreement, version=body.version,
+                                             reason=body.reason)
+    return {**agreement_out(agreement), "membership_status": agreement.membership.status}
+
+
+class RenewIn(Schema):
+    """The new term starts the day after the old one ends; duties and commitments carry over unless sent."""
+
+    version: int
+    number: str
+    ends_on: dt.date
+    duties: list[str] | None = None
+    commitments: list[str] | None = None
+
+
+@router.post("/agreements/{agreement_id}/renew", auth=AUTH, response={201: dict},
+             summary="Renew an agreement: a new number, its term starting the day after the old one ends")
+def agreement_renew(request, agreement_id: int, body: RenewIn):
+    agreement = _agreement_for_edit(request, agreement_id)
+    carry = {k: v for k, v in body.model_dump(exclude_unset=True).items()
+             if k in ("duties", "commitments") and v is not None}
+    renewed = services.agreement_renew(actor=request.user, agreement=agreement, version=body.version,
+                                       number=body.number, ends_on=body.ends_on, **carry)
+    return Status(201, {**agreement_out(renewed), "renews": agreement.id,
+                        "membership_id": renewed.membership_id})
+
+
 # ---- posts ----
 
 @router.get("/posts", auth=AUTH, summary="Posts in my scope, keyset-paginated")
@@ -231,3 +364,36 @@ def post_create(request, body: PostIn):
         place=selectors.place_by_code(body.place) if body.place else None,
         grid=selectors.grid_by_code(body.grid) if body.grid else None)
     return Status(201, post_out(post))
+
+
+def _post_for_edit(request, post_id: int) -> Post:
+    scopes.require(request.user, "registry.edit")
+    return selectors.post_get_for(request.user, post_id)
+
+
+class PostPatch(Schema):
+    """The term only. `ends_on: null` makes the term open-ended."""
+
+    version: int
+    starts_on: dt.date | None = None
+    ends_on: dt.date | None = None
+
+
+@router.patch("/posts/{post_id}", auth=AUTH, summary="Change a post's term (single-holder posts never overlap)")
+def post_update(request, post_id: int, body: PostPatch):
+    post = _post_for_edit(request, post_id)
+    changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if k in ("starts_on", "ends_on")}
+    if "starts_on" in changes and changes["starts_on"] is None:
+        changes["starts_on"] = ""  # refused by the service with its own message
+    return post_out(services.post_update(actor=request.user, post=post, version=body.version, **changes))
+
+
+class PostEndIn(Schema):
+    version: int
+    ends_on: dt.date | None = None
+
+
+@router.post("/posts/{post_id}/end", auth=AUTH, summary="End a post (卸任) on ends_on, default today")
+def post_end(request, post_id: int, body: PostEndIn):
+    post = _post_for_edit(request, post_id)
+    return post_out(services.post_end(actor=request.user, post=post, version=body.version, ends_on=body.ends_on))

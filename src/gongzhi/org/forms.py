@@ -7,13 +7,17 @@ posts, permissions) are left to the service call, whose GongzhiError the view sh
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gongzhi.core.errors import GongzhiError
 
 from . import selectors, services
-from .models import UNIT_KINDS, MembershipRole, OrgKind, PartyStatus, PostTitle
+from .models import UNIT_KINDS, MembershipRole, Organization, OrgKind, PartyStatus, PostTitle
 
 # Member-unit kinds as people think of them: units first, a community committee (joining a street's
 # 大工委) last.
@@ -169,6 +173,165 @@ class PostForm(forms.Form):
         if not self.errors and len(chosen) != 1:
             raise forms.ValidationError(_("请在组织、地点、网格中选择且只选择一个作为职务范围。"), code="one_scope")
         return data
+
+
+# ---- edit forms ----
+#
+# Each carries the version of the record as the user saw it (hidden); the service refuses a stale one
+# with a 409. A missing version reaches the service as None, which says so in words.
+
+def _version_field():
+    return forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+def _lines(items) -> str:
+    return "\n".join(items or [])
+
+
+class PersonEditForm(PersonForm):
+    """The person form, pre-filled, except phone and ID number: they are never put into a page in clear.
+
+    Left blank they stay as they are; a new value replaces them; the tick box removes them.
+    """
+
+    version = _version_field()
+    clear_phone = forms.BooleanField(label=_("删除已登记的手机号"), required=False)
+    clear_id_number = forms.BooleanField(label=_("删除已登记的身份证号"), required=False)
+    field_order = ["version", "name", "gender", "phone", "clear_phone", "id_number", "clear_id_number",
+                   "community_code", "party_status", "home_organization", "joined_on"]
+
+    def __init__(self, *args, person, user=None, **kwargs):
+        if not args and "initial" not in kwargs:
+            party = getattr(person, "party", None)
+            kwargs["initial"] = {
+                "version": person.version, "name": person.name, "gender": person.gender,
+                "community_code": person.registered_community.code if person.registered_community_id else "",
+                "party_status": party.status if party else "",
+                "home_organization": party.home_organization.name if party else "",
+                "joined_on": party.joined_on if party else None,
+            }
+        super().__init__(*args, user=user, **kwargs)
+        keep = _("留空则不修改（当前：%(masked)s）。")
+        self.fields["phone"].help_text = keep % {"masked": person.phone_masked or _("未登记")}
+        self.fields["id_number"].help_text = keep % {"masked": person.id_masked or _("未登记")}
+
+    def clean(self):
+        data = super().clean()
+        for field, clear in (("phone", "clear_phone"), ("id_number", "clear_id_number")):
+            if data.get(clear) and data.get(field):
+                self.add_error(field, _("填写了新号码就不要同时勾选删除。"))
+        return data
+
+
+class OrganizationEditForm(OrganizationForm):
+    version = _version_field()
+    field_order = ["version", "kind", "name", "parent", "place_code", "credit_code"]
+
+    def __init__(self, *args, organization: Organization, user, **kwargs):
+        if not args and "initial" not in kwargs:
+            kwargs["initial"] = {
+                "version": organization.version, "kind": organization.kind, "name": organization.name,
+                "parent": organization.parent_id, "credit_code": organization.credit_code,
+                "place_code": organization.place.code if organization.place_id else "",
+            }
+        super().__init__(*args, user=user, **kwargs)
+        # Never under itself or its own subtree; the current parent stays selectable even if it is
+        # outside the user's edit scope (keeping it is not a move).
+        offered = self.fields["parent"].queryset.exclude(path__startswith=organization.path)
+        self.fields["parent"].queryset = Organization.objects.filter(
+            Q(pk__in=offered.values("pk")) | Q(pk=organization.parent_id)).order_by("path")
+
+
+class AgreementEditForm(forms.Form):
+    version = _version_field()
+    starts_on = forms.DateField(label=_("协议开始日期"), widget=DATE)
+    ends_on = forms.DateField(label=_("协议结束日期"), widget=DATE)
+    duties = forms.CharField(label=_("职责清单"), required=False, widget=forms.Textarea(attrs={"rows": 4}),
+                             help_text=_("每行一项，或用「；」分隔。"))
+    commitments = forms.CharField(label=_("资源承诺"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+                                  help_text=_("每行一项，或用「；」分隔。"))
+
+    def __init__(self, *args, agreement, **kwargs):
+        if not args and "initial" not in kwargs:
+            kwargs["initial"] = {"version": agreement.version, "starts_on": agreement.starts_on,
+                                 "ends_on": agreement.ends_on, "duties": _lines(agreement.duties),
+                                 "commitments": _lines(agreement.commitments)}
+        super().__init__(*args, **kwargs)
+
+    def clean_duties(self):
+        return services.split_items(self.cleaned_data["duties"])
+
+    def clean_commitments(self):
+        return services.split_items(self.cleaned_data["commitments"])
+
+
+class AgreementTerminateForm(forms.Form):
+    version = _version_field()
+    reason = forms.CharField(label=_("终止原因"), max_length=200, widget=forms.Textarea(attrs={"rows": 3}),
+                             error_messages={"required": _("请填写终止协议的原因。")})
+
+    def __init__(self, *args, agreement, **kwargs):
+        kwargs.setdefault("initial", {"version": agreement.version})
+        super().__init__(*args, **kwargs)
+
+
+def _add_years(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def _next_term_end(agreement) -> dt.date:
+    """A suggestion for the renewal: as long as the old term (whole years stay whole years)."""
+    starts = agreement.ends_on + dt.timedelta(days=1)
+    years = starts.year - agreement.starts_on.year
+    if years > 0 and _add_years(agreement.starts_on, years) == starts:
+        return _add_years(starts, years) - dt.timedelta(days=1)
+    return starts + (agreement.ends_on - agreement.starts_on)
+
+
+class AgreementRenewForm(forms.Form):
+    version = _version_field()
+    number = forms.CharField(label=_("新协议编号"), max_length=40)
+    ends_on = forms.DateField(label=_("新协议结束日期"), widget=DATE)
+    duties = forms.CharField(label=_("职责清单"), required=False, widget=forms.Textarea(attrs={"rows": 4}),
+                             help_text=_("已按原协议填好，可修改；每行一项。"))
+    commitments = forms.CharField(label=_("资源承诺"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+                                  help_text=_("已按原协议填好，可修改；每行一项。"))
+
+    def __init__(self, *args, agreement, **kwargs):
+        if not args and "initial" not in kwargs:
+            kwargs["initial"] = {"version": agreement.version, "ends_on": _next_term_end(agreement),
+                                 "duties": _lines(agreement.duties), "commitments": _lines(agreement.commitments)}
+        super().__init__(*args, **kwargs)
+
+    def clean_duties(self):
+        return services.split_items(self.cleaned_data["duties"])
+
+    def clean_commitments(self):
+        return services.split_items(self.cleaned_data["commitments"])
+
+
+class PostEditForm(forms.Form):
+    version = _version_field()
+    starts_on = forms.DateField(label=_("任职开始日期"), widget=DATE)
+    ends_on = forms.DateField(label=_("任职结束日期"), required=False, widget=DATE, help_text=_("留空表示至今。"))
+
+    def __init__(self, *args, post, **kwargs):
+        if not args and "initial" not in kwargs:
+            kwargs["initial"] = {"version": post.version, "starts_on": post.starts_on, "ends_on": post.ends_on}
+        super().__init__(*args, **kwargs)
+
+
+class PostEndForm(forms.Form):
+    version = _version_field()
+    ends_on = forms.DateField(label=_("卸任日期"), widget=DATE)
+
+    def __init__(self, *args, post, **kwargs):
+        if not args and "initial" not in kwargs:
+            kwargs["initial"] = {"version": post.version, "ends_on": timezone.localdate()}
+        super().__init__(*args, **kwargs)
 
 
 class UnmaskForm(forms.Form):

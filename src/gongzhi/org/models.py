@@ -49,6 +49,8 @@ class Organization(models.Model):
     credit_code = models.CharField(_("统一社会信用代码"), max_length=18, blank=True)
     contact_name = models.CharField(max_length=50, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Optimistic concurrency: every edit is UPDATE … WHERE id=… AND version=…, then version+1.
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         ordering = ["path"]
@@ -119,6 +121,8 @@ class Agreement(models.Model):
     duties = models.JSONField(default=list, blank=True)
     commitments = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=16, choices=AgreementStatus.choices, default=AgreementStatus.SIGNED)
+    # Optimistic concurrency: every edit is UPDATE … WHERE id=… AND version=…, then version+1.
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         ordering = ["-ends_on"]
@@ -146,6 +150,8 @@ class Person(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="person"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Optimistic concurrency: every edit is UPDATE … WHERE id=… AND version=…, then version+1.
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         ordering = ["id"]
@@ -207,6 +213,8 @@ class Post(models.Model):
     grid = models.ForeignKey("places.Grid", null=True, blank=True, on_delete=models.PROTECT, related_name="posts")
     starts_on = models.DateField()
     ends_on = models.DateField(null=True, blank=True)
+    # Optimistic concurrency: every edit is UPDATE … WHERE id=… AND version=…, then version+1.
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         ordering = ["grid_id", "title", "id"]

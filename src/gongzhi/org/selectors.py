@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import Prefetch, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.utils.translation import gettext as _
 
 from gongzhi.core import scopes
 from gongzhi.core.errors import NotFound, ValidationFailed
 from gongzhi.places.models import Grid, Place
 
-from .models import Agreement, Membership, Organization, Person, Post
+from .models import Agreement, AgreementStatus, Membership, MembershipStatus, Organization, Person, Post
 
 VIEW = "registry.view"
 
@@ -97,6 +97,36 @@ def agreements_expiring_for(user, *, organization: Organization | None = None, w
     return qs.select_related("membership__organization", "membership__member").order_by("ends_on", "id")
 
 
+def agreement_get_for(user, agreement_id) -> Agreement:
+    """One agreement of a committee in the user's scope; the same 404 for "missing" and "not yours"."""
+    agreement = agreements_visible_to(user).filter(pk=agreement_id).first()
+    if agreement is None:
+        raise NotFound("no_agreement", _("协议不存在或不在您的范围内。"))
+    return agreement
+
+
+def agreements_lapsed_for(user, *, organization: Organization | None = None, today=None):
+    """The warning box: agreements whose term has ended while the unit is still an active member and no
+    current agreement replaces them (expired by the sweep, or signed and past their end date)."""
+    from django.utils import timezone
+
+    today = today or timezone.localdate()
+    current = Agreement.objects.filter(membership=OuterRef("membership"), ends_on__gte=today,
+                                       status__in=(AgreementStatus.SIGNED, AgreementStatus.DRAFT))
+    later = Agreement.objects.filter(membership=OuterRef("membership"), starts_on__gt=OuterRef("starts_on")).exclude(
+        status=AgreementStatus.TERMINATED)
+    qs = (
+        Agreement.objects.filter(membership__organization__in=organizations_visible_to(user),
+                                 membership__status=MembershipStatus.ACTIVE)
+        .filter(Q(status=AgreementStatus.EXPIRED) | Q(status=AgreementStatus.SIGNED, ends_on__lt=today))
+        .exclude(Exists(current))
+        .exclude(Exists(later))  # only the newest lapsed agreement of a membership
+    )
+    if organization is not None:
+        qs = qs.filter(Q(membership__organization=organization) | Q(membership__member=organization))
+    return qs.select_related("membership__organization", "membership__member").order_by("ends_on", "id")
+
+
 def posts_visible_to(user, *, title: str = "", q: str = "", action: str = VIEW):
     qs = scopes.restrict(Post.objects.all(), user, action).select_related("person", "organization", "place", "grid")
     if title:
@@ -104,6 +134,13 @@ def posts_visible_to(user, *, title: str = "", q: str = "", action: str = VIEW):
     if q:
         qs = qs.filter(person__name__contains=q)
     return qs.order_by("id")
+
+
+def post_get_for(user, post_id) -> Post:
+    post = posts_visible_to(user).filter(pk=post_id).first()
+    if post is None:
+        raise NotFound("no_post", _("职务不存在或不在您的范围内。"))
+    return post
 
 
 def places_editable_by(user, *, kinds=("district", "street", "community", "compound")):

@@ -6,11 +6,13 @@ import datetime as dt
 import re
 
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Q
+from django.db.models import CharField, F, Max, Q, Value
+from django.db.models.functions import Concat, Length, Substr
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from gongzhi.core import audit, pii, scopes
-from gongzhi.core.errors import Conflict, ValidationFailed
+from gongzhi.core.errors import Conflict, NotFound, ValidationFailed
 from gongzhi.core.models import PiiAccess
 from gongzhi.places.models import Place, PlaceKind
 
@@ -18,6 +20,7 @@ from .models import (
     SINGLE_HOLDER_TITLES,
     UNIT_KINDS,
     Agreement,
+    AgreementStatus,
     Membership,
     MembershipRole,
     MembershipStatus,
@@ -321,18 +324,8 @@ def post_assign(*, actor, person: Person, title: str, starts_on, ends_on=None, o
     scopes.require(actor, "registry.edit", scope_node)
 
     def assign() -> Post:
-        if title in SINGLE_HOLDER_TITLES:
-            # Lock the scope row so two concurrent assignments cannot both pass the check.
-            type(scope_node).objects.select_for_update().filter(pk=scope_node.pk).first()
-            overlap = Post.objects.filter(title=title, organization=organization, place=place, grid=grid).filter(
-                Q(ends_on__isnull=True) | Q(ends_on__gt=starts)
-            )
-            if ends is not None:
-                overlap = overlap.filter(starts_on__lt=ends)
-            holder = overlap.exclude(person=person).select_related("person").first()
-            if holder is not None:
-                raise Conflict("post_taken", _("「%(scope)s」的%(title)s 在该任期内已由 %(who)s 担任。") % {
-                    "scope": str(scope_node), "title": PostTitle(title).label, "who": pii.mask_name(holder.person.name)})
+        _check_single_holder(title=title, organization=organization, place=place, grid=grid, starts=starts,
+                             ends=ends, person=person)
         post = Post.objects.create(person=person, title=title, organization=organization, place=place, grid=grid,
                                    starts_on=starts, ends_on=ends)
         audit.record(actor, "post.assign", post, after={"person": person.pk, "title": title,
@@ -340,6 +333,28 @@ def post_assign(*, actor, person: Person, title: str, starts_on, ends_on=None, o
         return post
 
     return _serialised(assign)
+
+
+def _check_single_holder(*, title, organization, place, grid, starts, ends, person, exclude_pk=None) -> None:
+    """A single-holder post (书记, 网格长 …) never has two holders in overlapping terms.
+
+    Locks the scope row first, so two concurrent writers cannot both pass the check.
+    """
+    if title not in SINGLE_HOLDER_TITLES:
+        return
+    scope_node = grid or place or organization
+    type(scope_node).objects.select_for_update().filter(pk=scope_node.pk).first()
+    overlap = Post.objects.filter(title=title, organization=organization, place=place, grid=grid).filter(
+        Q(ends_on__isnull=True) | Q(ends_on__gt=starts)
+    )
+    if ends is not None:
+        overlap = overlap.filter(starts_on__lt=ends)
+    if exclude_pk is not None:
+        overlap = overlap.exclude(pk=exclude_pk)
+    holder = overlap.exclude(person=person).select_related("person").first()
+    if holder is not None:
+        raise Conflict("post_taken", _("「%(scope)s」的%(title)s 在该任期内已由 %(who)s 担任。") % {
+            "scope": str(scope_node), "title": PostTitle(title).label, "who": pii.mask_name(holder.person.name)})
 
 
 def _serialised(fn):
@@ -356,3 +371,514 @@ def _serialised(fn):
         if connection.vendor != "sqlite" or "locked" not in str(exc) or connection.in_atomic_block:
             raise
         raise Conflict("busy", _("系统正忙，有人正在修改同一内容，请稍后重试。")) from None
+
+
+# ---- edits ----
+#
+# Every edit carries the version the user last saw. Inside one transaction the row is read fresh
+# under the write lock (FOR UPDATE on PostgreSQL; on SQLite the IMMEDIATE transaction holds the
+# database write lock from BEGIN), the version compared, and the write is a compare-and-set
+# `UPDATE … WHERE id=… AND version=v`, so a stale edit gets a 409 and changes nothing. Only the
+# fields that really change are written and audited; an edit that changes nothing writes nothing.
+
+EDIT = "registry.edit"
+STALE_MESSAGE = gettext_lazy("该记录已被他人修改，请刷新后重试。")
+
+
+class _Keep:
+    """The default of every edit argument: leave this field as it is (a PATCH leaves out fields)."""
+
+    def __repr__(self):
+        return "KEEP"
+
+
+KEEP = _Keep()
+
+
+def _given(value) -> bool:
+    return value is not KEEP
+
+
+def _stale() -> Conflict:
+    return Conflict("stale", STALE_MESSAGE)
+
+
+def _version(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValidationFailed("version_required", _("缺少记录版本号，请刷新页面后重试。")) from None
+
+
+def _locked(qs, pk, version: int):
+    """The row as it is now, locked for this transaction; a stale version is a 409 before anything else."""
+    row = qs.select_for_update(of=("self",)).filter(pk=pk).first()
+    if row is None:
+        raise NotFound("gone", _("记录不存在或已被删除。"))
+    if row.version != version:
+        raise _stale()
+    return row
+
+
+def _compare_and_set(model, pk, version: int, fields: dict) -> None:
+    if model.objects.filter(pk=pk, version=version).update(version=F("version") + 1, **fields) != 1:
+        raise _stale()
+
+
+def _iso(value):
+    return value.isoformat() if value is not None else None
+
+
+def _clean_name(name) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > 50:
+        raise ValidationFailed("bad_name", _("姓名不能为空，且不超过 50 个字。"))
+    return name
+
+
+def person_update(*, actor, person: Person, version, name=KEEP, gender=KEEP, phone=KEEP, id_number=KEEP,
+                  registered_community=KEEP, party_status=KEEP, home_organization=KEEP, joined_on=KEEP) -> Person:
+    """Edit a person. Phone and ID are re-encrypted, re-hashed and re-masked; the audit trail sees masks only.
+
+    `phone=""` / `id_number=""` clears the number. `party_status=None` (or "") removes the party
+    membership; otherwise the party fields given are merged into the current membership.
+    A move to another community needs registry.edit there as well as here.
+    """
+    version = _version(version)
+    # Shape checks first: they need no database and no lock.
+    if _given(name):
+        name = _clean_name(name)
+    if _given(gender) and gender not in ("", "M", "F"):
+        raise ValidationFailed("bad_gender", _("性别只能是 男 或 女。"))
+    if _given(phone):
+        phone = validate_phone(phone) if phone else ""
+    if _given(id_number):
+        id_number = validate_id_number(id_number) if id_number else ""
+    if _given(registered_community):
+        if registered_community is None:
+            raise ValidationFailed("no_community", _("登记社区不能为空。"))
+        if registered_community.kind != PlaceKind.COMMUNITY:
+            raise ValidationFailed("no_community", _("登记社区必须是一个社区。"))
+    removing_party = _given(party_status) and not party_status
+    if _given(party_status) and party_status and party_status not in PartyStatus.values:
+        raise ValidationFailed("bad_party_status", _("党员状态只能是 在职、退休 或 流动。"))
+    if removing_party and (_given(home_organization) and home_organization is not None):
+        raise ValidationFailed("party_status_required", _("填写了组织关系所在党组织，请同时选择党员状态。"))
+    if _given(joined_on):
+        joined_on = _parse_date(joined_on, _("入党日期"))
+
+    def write() -> Person:
+        current = _locked(Person.objects.select_related("registered_community"), person.pk, version)
+        scopes.require(actor, EDIT, current)
+        party = PartyMembership.objects.select_for_update(of=("self",)).filter(person=current).first()
+        before, after, fields = {}, {}, {}
+
+        def change(key, old, new):
+            before[key], after[key] = old, new
+
+        if _given(name) and name != current.name:
+            change("name", current.name, name)
+            fields["name"] = name
+        if _given(gender) and gender != current.gender:
+            change("gender", current.gender, gender)
+            fields["gender"] = gender
+        if _given(phone) and pii.lookup_hash(phone) != current.phone_hash:
+            change("phone", current.phone_masked, pii.mask_phone(phone))
+            fields.update(phone_enc=pii.encrypt(phone), phone_hash=pii.lookup_hash(phone),
+                          phone_masked=pii.mask_phone(phone))
+        if _given(id_number) and pii.lookup_hash(id_number) != current.id_hash:
+            id_hash = pii.lookup_hash(id_number)
+            if id_hash and Person.objects.filter(id_hash=id_hash).exclude(pk=current.pk).exists():
+                raise _duplicate_id(id_number)
+            change("id", current.id_masked, pii.mask_id(id_number))
+            fields.update(id_enc=pii.encrypt(id_number), id_hash=id_hash, id_masked=pii.mask_id(id_number))
+        if _given(registered_community) and registered_community.pk != current.registered_community_id:
+            # Moving a person hands them to another community: both ends must be the actor's.
+            scopes.require(actor, EDIT, registered_community)
+            old = current.registered_community
+            change("community", old.code if old else None, registered_community.code)
+            fields.update(registered_community=registered_community, place_path=registered_community.path)
+
+        party_write = None  # None: untouched; "delete"; or the membership's new values
+        old_party = {"party_status": party.status if party else None,
+                     "home_organization": party.home_organization_id if party else None,
+                     "joined_on": _iso(party.joined_on) if party else None}
+        if removing_party:
+            if party is not None:
+                party_write = "delete"
+                for key, old in old_party.items():
+                    if old is not None:
+                        change(key, old, None)
+        elif _given(party_status) or _given(home_organization) or _given(joined_on):
+            status = party_status if _given(party_status) else (party.status if party else None)
+            home = home_organization if _given(home_organization) else (party.home_organization if party else None)
+            joined = joined_on if _given(joined_on) else (party.joined_on if party else None)
+            if status is None and (home is not None or joined is not None):
+                raise ValidationFailed("party_status_required", _("填写了组织关系所在党组织，请同时选择党员状态。"))
+            if status is not None and home is None:
+                raise ValidationFailed("home_org_required", _("党员必须填写组织关系所在党组织。"))
+            if status is not None:  # (all three empty for a non-member: nothing to do)
+                new_party = {"party_status": status, "home_organization": home.pk, "joined_on": _iso(joined)}
+                for key, new in new_party.items():
+                    if new != old_party[key]:
+                        change(key, old_party[key], new)
+                if new_party != old_party:
+                    party_write = {"status": status, "home_organization": home, "joined_on": joined}
+
+        if not after:
+            return current
+        try:
+            with transaction.atomic():  # savepoint: a concurrent twin ID number hits the unique index
+                _compare_and_set(Person, current.pk, version, fields)
+        except IntegrityError:
+            raise _duplicate_id(id_number) from None
+        if party_write == "delete":
+            party.delete()
+        elif party_write is not None:
+            PartyMembership.objects.update_or_create(person=current, defaults=party_write)
+        # Only masked values go in the audit trail: the trail must not become a PII copy.
+        audit.record(actor, "person.update", current, before=before, after=after)
+        return Person.objects.select_related("registered_community", "party__home_organization").get(pk=current.pk)
+
+    return _serialised(write)
+
+
+def _duplicate_id(id_number: str) -> Conflict:
+    return Conflict("duplicate_person", _("身份证号 %(masked)s 已登记。") % {"masked": pii.mask_id(id_number)})
+
+
+def organization_update(*, actor, organization: Organization, version, name=KEEP, kind=KEEP, parent=KEEP,
+                        place=KEEP, credit_code=KEEP) -> Organization:
+    """Edit an organisation; a move re-roots its whole subtree's paths in one UPDATE.
+
+    The new parent may be neither the organisation itself nor one of its descendants (a cycle
+    would cut the subtree off the tree). The actor needs registry.edit on the organisation and on
+    the parent and place it moves to.
+    """
+    version = _version(version)
+    if _given(name):
+        name = (name or "").strip()
+        if not name:
+            raise ValidationFailed("name_required", _("组织名称不能为空。"))
+        if len(name) > 150:
+            raise ValidationFailed("bad_name", _("组织名称不超过 150 个字。"))
+    if _given(kind) and kind not in OrgKind.values:
+        raise ValidationFailed("bad_kind", _("未知的组织类型：%(kind)s") % {"kind": kind})
+    if _given(credit_code):
+        credit_code = (credit_code or "").strip().upper()
+        if credit_code and not re.match(r"^[0-9A-Z]{18}$", credit_code):
+            raise ValidationFailed("bad_credit_code", _("统一社会信用代码应为 18 位数字或大写字母。"))
+
+    def write() -> Organization:
+        current = _locked(Organization.objects.select_related("place"), organization.pk, version)
+        scopes.require(actor, EDIT, current)
+        before, after, fields = {}, {}, {}
+
+        def change(key, old, new):
+            before[key], after[key] = old, new
+
+        new_parent = current.parent
+        if _given(parent) and (parent.pk if parent else None) != current.parent_id:
+            new_parent = Organization.objects.filter(pk=parent.pk).first() if parent is not None else None
+            if parent is not None and new_parent is None:
+                raise ValidationFailed("no_organization", _("上级组织不存在。"))
+            if new_parent is not None and (new_parent.pk == current.pk or new_parent.path.startswith(current.path)):
+                raise ValidationFailed("org_cycle", _("不能把「%(name)s」移到它自己或它的下级组织「%(parent)s」之下。") % {
+                    "name": current.name, "parent": new_parent.name})
+            if new_parent is not None:
+                scopes.require(actor, EDIT, new_parent)
+            change("parent", current.parent_id, new_parent.pk if new_parent else None)
+            fields["parent"] = new_parent
+        new_place = current.place
+        if _given(place) and (place.pk if place else None) != current.place_id:
+            new_place = place
+            if place is not None:
+                scopes.require(actor, EDIT, place)
+            change("place", current.place.code if current.place_id else None, place.code if place else None)
+            fields.update(place=place, place_path=place.path if place else "")
+        if new_parent is None and new_place is None:
+            # A free-floating organisation belongs to no one's scope: only the district level may do that.
+            scopes.require(actor, "grid.import")
+        new_name = name if _given(name) else current.name
+        if new_name != current.name:
+            change("name", current.name, new_name)
+            fields["name"] = new_name
+        if ("name" in fields or "parent" in fields) and Organization.objects.filter(
+                parent=new_parent, name=new_name).exclude(pk=current.pk).exists():
+            raise ValidationFailed("duplicate_name", _("同一上级下已有名为「%(name)s」的组织。") % {"name": new_name})
+        if _given(kind) and kind != current.kind:
+            _check_kind_change(current, kind)
+            change("kind", current.kind, kind)
+            fields["kind"] = kind
+        if _given(credit_code) and credit_code != current.credit_code:
+            change("credit_code", current.credit_code, credit_code)
+            fields["credit_code"] = credit_code
+        if not after:
+            return current
+        old_path = current.path
+        new_path = (new_parent.path if new_parent else "/") + f"{current.pk}/"
+        if new_path != old_path:
+            deepest = Organization.objects.filter(path__startswith=old_path).aggregate(n=Max(Length("path")))["n"]
+            if deepest - len(old_path) + len(new_path) > Organization._meta.get_field("path").max_length:
+                raise ValidationFailed("tree_too_deep", _("移动后组织层级过深，无法保存。"))
+        try:
+            with transaction.atomic():  # savepoint: a concurrent twin name hits the unique index
+                _compare_and_set(Organization, current.pk, version, fields)
+        except IntegrityError:
+            raise ValidationFailed("duplicate_name", _("同一上级下已有名为「%(name)s」的组织。") % {
+                "name": new_name}) from None
+        if new_path != old_path:
+            # The organisation and every descendant in one UPDATE: swap the old prefix for the new one.
+            Organization.objects.filter(path__startswith=old_path).update(
+                path=Concat(Value(new_path), Substr("path", len(old_path) + 1), output_field=CharField()))
+        audit.record(actor, "organization.update", current, before=before, after=after)
+        return Organization.objects.select_related("parent", "place").get(pk=current.pk)
+
+    return _serialised(write)
+
+
+def _check_kind_change(org: Organization, kind: str) -> None:
+    """A kind must still fit the memberships the organisation is in or holds."""
+    if kind not in JOINABLE_KINDS and Membership.objects.filter(organization=org).exists():
+        raise ValidationFailed("kind_has_members", _("「%(name)s」有成员单位，只能是联合党委、党建联盟或行业党委。") % {
+            "name": org.name})
+    if kind not in UNIT_KINDS and Membership.objects.filter(member=org).exists():
+        raise ValidationFailed("kind_is_member", _("「%(name)s」是成员单位，类型应为：%(kinds)s") % {
+            "name": org.name, "kinds": unit_kind_labels()})
+
+
+OPEN_AGREEMENT = (AgreementStatus.SIGNED, AgreementStatus.DRAFT)
+
+
+def _agreement_locked(agreement: Agreement, version: int, actor) -> Agreement:
+    current = _locked(Agreement.objects.select_related("membership__organization", "membership__member"),
+                      agreement.pk, version)
+    scopes.require(actor, EDIT, current.membership.organization)
+    return current
+
+
+def _closed(agreement: Agreement) -> Conflict:
+    return Conflict("agreement_closed", _("协议 %(n)s %(status)s，不能再修改或终止。") % {
+        "n": agreement.number, "status": agreement.get_status_display()})
+
+
+def agreement_update(*, actor, agreement: Agreement, version, starts_on=KEEP, ends_on=KEEP, duties=KEEP,
+                     commitments=KEEP) -> Agreement:
+    """Edit an open (signed or draft) agreement's term, duty list and resource commitments."""
+    version = _version(version)
+    if _given(starts_on):
+        starts_on = _parse_date(starts_on, _("协议开始日期"))
+        if starts_on is None:
+            raise ValidationFailed("dates_required", _("协议必须有开始和结束日期。"))
+    if _given(ends_on):
+        ends_on = _parse_date(ends_on, _("协议结束日期"))
+        if ends_on is None:
+            raise ValidationFailed("dates_required", _("协议必须有开始和结束日期。"))
+    if _given(duties):
+        duties = split_items(duties)
+    if _given(commitments):
+        commitments = split_items(commitments)
+
+    def write() -> Agreement:
+        current = _agreement_locked(agreement, version, actor)
+        if current.status not in OPEN_AGREEMENT:
+            raise _closed(current)
+        starts = starts_on if _given(starts_on) else current.starts_on
+        ends = ends_on if _given(ends_on) else current.ends_on
+        if ends <= starts:
+            raise ValidationFailed("agreement_ends_before_start", _("协议结束日期必须晚于开始日期。"))
+        before, after, fields = {}, {}, {}
+        for key, new, old in (("starts_on", starts, current.starts_on), ("ends_on", ends, current.ends_on)):
+            if new != old:
+                before[key], after[key], fields[key] = old.isoformat(), new.isoformat(), new
+        for key, new in (("duties", duties), ("commitments", commitments)):
+            if _given(new) and new != getattr(current, key):
+                before[key], after[key], fields[key] = getattr(current, key), new, new
+        if not after:
+            return current
+        _compare_and_set(Agreement, current.pk, version, fields)
+        audit.record(actor, "agreement.update", current, before=before, after=after)
+        return Agreement.objects.select_related("membership__organization", "membership__member").get(pk=current.pk)
+
+    return _serialised(write)
+
+
+def agreement_terminate(*, actor, agreement: Agreement, version, reason: str, today: dt.date | None = None) -> Agreement:
+    """End an agreement early. With no other signed agreement left, the unit leaves the committee."""
+    from django.utils import timezone
+
+    version = _version(version)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("reason_required", _("请填写终止协议的原因。"))
+    if len(reason) > 200:
+        raise ValidationFailed("bad_reason", _("终止原因不超过 200 个字。"))
+    today = today or timezone.localdate()
+
+    def write() -> Agreement:
+        current = _agreement_locked(agreement, version, actor)
+        if current.status not in OPEN_AGREEMENT:
+            raise _closed(current)
+        _compare_and_set(Agreement, current.pk, version, {"status": AgreementStatus.TERMINATED})
+        before, after = {"status": current.status}, {"status": AgreementStatus.TERMINATED.value, "reason": reason}
+        membership = current.membership
+        others = Agreement.objects.filter(membership=membership, status=AgreementStatus.SIGNED).exclude(pk=current.pk)
+        if membership.status != MembershipStatus.ENDED and not others.exists():
+            Membership.objects.filter(pk=membership.pk).update(status=MembershipStatus.ENDED, left_on=today)
+            before["membership_status"], after["membership_status"] = membership.status, MembershipStatus.ENDED.value
+        audit.record(actor, "agreement.terminate", current, before=before, after=after)
+        return Agreement.objects.select_related("membership__organization", "membership__member").get(pk=current.pk)
+
+    return _serialised(write)
+
+
+RENEWABLE = (AgreementStatus.SIGNED, AgreementStatus.EXPIRED)
+
+
+def agreement_renew(*, actor, agreement: Agreement, version, number: str, ends_on, duties=KEEP,
+                    commitments=KEEP) -> Agreement:
+    """Sign the next agreement: a new number, its term starting the day after the old one ends.
+
+    Duties and commitments carry over unless given. A lapsed membership becomes active again.
+    """
+    version = _version(version)
+    number = (number or "").strip()
+    if not number:
+        raise ValidationFailed("number_required", _("协议编号不能为空。"))
+    if len(number) > 40:
+        raise ValidationFailed("bad_number", _("协议编号不超过 40 个字符。"))
+    ends = _parse_date(ends_on, _("协议结束日期"))
+    if ends is None:
+        raise ValidationFailed("dates_required", _("续签协议必须有结束日期。"))
+    duplicate = ValidationFailed("duplicate_number", _("协议编号 %(n)s 已存在。") % {"n": number})
+
+    def write() -> Agreement:
+        current = _agreement_locked(agreement, version, actor)
+        if current.status not in RENEWABLE:
+            raise Conflict("agreement_not_renewable", _("协议 %(n)s %(status)s，不能续签。") % {
+                "n": current.number, "status": current.get_status_display()})
+        starts = current.ends_on + dt.timedelta(days=1)
+        if ends <= starts:
+            raise ValidationFailed("agreement_ends_before_start", _("续签协议的结束日期必须晚于开始日期 %(d)s。") % {
+                "d": starts.isoformat()})
+        later = (Agreement.objects.filter(membership=current.membership, starts_on__gt=current.starts_on)
+                 .exclude(status=AgreementStatus.TERMINATED).order_by("starts_on").first())
+        if later is not None:
+            raise Conflict("already_renewed", _("协议 %(n)s 已续签为 %(new)s。") % {"n": current.number, "new": later.number})
+        if Agreement.objects.filter(number=number).exists():
+            raise duplicate
+        # The old agreement's version moves on too: of two concurrent renewals, one wins.
+        _compare_and_set(Agreement, current.pk, version, {})
+        new_duties = duties if _given(duties) else current.duties
+        new_commitments = commitments if _given(commitments) else current.commitments
+        try:
+            with transaction.atomic():  # savepoint: a concurrent twin number hits the unique index
+                renewed = Agreement.objects.create(
+                    membership=current.membership, number=number, starts_on=starts, ends_on=ends,
+                    duties=split_items(new_duties), commitments=split_items(new_commitments))
+        except IntegrityError:
+            raise duplicate from None
+        membership = current.membership
+        if membership.status != MembershipStatus.ACTIVE:
+            Membership.objects.filter(pk=membership.pk).update(status=MembershipStatus.ACTIVE, left_on=None)
+        audit.record(actor, "agreement.renew", renewed, after={
+            "renews": current.number, "number": number, "starts_on": starts.isoformat(), "ends_on": ends.isoformat(),
+            "duties": renewed.duties, "commitments": renewed.commitments})
+        return Agreement.objects.select_related("membership__organization", "membership__member").get(pk=renewed.pk)
+
+    return _serialised(write)
+
+
+def agreements_expire(*, actor, today: dt.date | None = None, dry_run: bool = False) -> dict:
+    """Mark signed agreements whose term has ended as expired: idempotent, one audit entry per run.
+
+    Returns {"expired": n, "numbers": [...], "still_signed": m}. A second run finds nothing to do
+    and writes nothing. Only agreements of committees in the actor's registry.edit scope are touched.
+    """
+    from django.utils import timezone
+
+    scopes.require(actor, EDIT)
+    today = today or timezone.localdate()
+    in_scope = Agreement.objects.filter(
+        membership__organization__in=scopes.restrict(Organization.objects.all(), actor, EDIT))
+
+    def write() -> dict:
+        due = in_scope.filter(status=AgreementStatus.SIGNED, ends_on__lt=today)
+        rows = list(due.select_for_update().order_by("ends_on", "id").values_list("pk", "number"))
+        if rows and not dry_run:
+            Agreement.objects.filter(pk__in=[pk for pk, _n in rows], status=AgreementStatus.SIGNED).update(
+                status=AgreementStatus.EXPIRED, version=F("version") + 1)
+            audit.record(actor, "agreement.expire", object_type="org.agreement", object_id="",
+                         before={"status": AgreementStatus.SIGNED.value},
+                         after={"status": AgreementStatus.EXPIRED.value, "as_of": today.isoformat(),
+                                "count": len(rows), "ids": [pk for pk, _n in rows]})
+        still = in_scope.filter(status=AgreementStatus.SIGNED).count() - (len(rows) if dry_run else 0)
+        return {"expired": len(rows), "numbers": [n for _pk, n in rows], "still_signed": still}
+
+    return _serialised(write)
+
+
+def _post_locked(post: Post, version: int, actor) -> Post:
+    current = _locked(Post.objects.select_related("person", "organization", "place", "grid"), post.pk, version)
+    scopes.require(actor, EDIT, current)
+    return current
+
+
+def post_update(*, actor, post: Post, version, starts_on=KEEP, ends_on=KEEP) -> Post:
+    """Change a post's term; a single-holder post still never overlaps another holder's term."""
+    version = _version(version)
+    if _given(starts_on):
+        starts_on = _parse_date(starts_on, _("任职开始日期"))
+        if starts_on is None:
+            raise ValidationFailed("dates_required", _("任职开始日期不能为空。"))
+    if _given(ends_on):
+        ends_on = _parse_date(ends_on, _("任职结束日期"))
+
+    def write() -> Post:
+        current = _post_locked(post, version, actor)
+        starts = starts_on if _given(starts_on) else current.starts_on
+        ends = ends_on if _given(ends_on) else current.ends_on
+        if ends is not None and ends <= starts:
+            raise ValidationFailed("post_ends_before_start", _("任职结束日期必须晚于开始日期。"))
+        before, after, fields = {}, {}, {}
+        for key, new, old in (("starts_on", starts, current.starts_on), ("ends_on", ends, current.ends_on)):
+            if new != old:
+                before[key], after[key], fields[key] = _iso(old), _iso(new), new
+        if not after:
+            return current
+        _check_single_holder(title=current.title, organization=current.organization, place=current.place,
+                             grid=current.grid, starts=starts, ends=ends, person=current.person,
+                             exclude_pk=current.pk)
+        _compare_and_set(Post, current.pk, version, fields)
+        audit.record(actor, "post.update", current, before=before, after=after)
+        return Post.objects.select_related("person", "organization", "place", "grid").get(pk=current.pk)
+
+    return _serialised(write)
+
+
+def post_end(*, actor, post: Post, version, ends_on=None, today: dt.date | None = None) -> Post:
+    """A holder leaves a post (卸任): the term ends on `ends_on` (default today). Ending only shortens a term."""
+    from django.utils import timezone
+
+    version = _version(version)
+    today = today or timezone.localdate()
+    ends = _parse_date(ends_on, _("卸任日期")) or today
+
+    def write() -> Post:
+        current = _post_locked(post, version, actor)
+        if current.ends_on is not None and current.ends_on <= today:
+            raise Conflict("post_already_ended", _("该职务已于 %(d)s 结束。") % {"d": current.ends_on.isoformat()})
+        if ends <= current.starts_on:
+            raise ValidationFailed("post_ends_before_start", _("卸任日期必须晚于任职开始日期 %(d)s。") % {
+                "d": current.starts_on.isoformat()})
+        if current.ends_on is not None and ends > current.ends_on:
+            raise ValidationFailed("post_end_after_term", _("卸任日期不能晚于原定任期结束日期 %(d)s；调整任期请使用「编辑」。") % {
+                "d": current.ends_on.isoformat()})
+        if ends == current.ends_on:
+            return current
+        _compare_and_set(Post, current.pk, version, {"ends_on": ends})
+        audit.record(actor, "post.end", current, before={"ends_on": _iso(current.ends_on)},
+                     after={"ends_on": ends.isoformat()})
+        return Post.objects.select_related("person", "organization", "place", "grid").get(pk=current.pk)
+
+    return _serialised(write)

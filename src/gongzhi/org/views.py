@@ -4,6 +4,7 @@ Excel imports and ledgers. Thin: parse, call a selector or service, render.
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -11,6 +12,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -79,16 +83,23 @@ def org_export(request):
 def org_detail(request, pk: int):
     scopes.require(request.user, VIEW)
     org = selectors.organization_get_for(request.user, pk)
+    member_of = list(selectors.memberships_of_member(request.user, org))
+    posts = list(selectors.posts_visible_to(request.user).filter(organization=org))
     return render(request, "org/org_detail.html", {
         "org": org,
         "children": selectors.organizations_visible_to(request.user).filter(parent=org)[:200],
         "memberships": selectors.member_units_of(request.user, org),
-        "member_of": selectors.memberships_of_member(request.user, org),
+        "member_of": member_of,
+        "editable_member_of": {m.pk for m in member_of if scopes.can(request.user, EDIT, m.organization)},
         "expiring": selectors.agreements_expiring_for(request.user, organization=org),
+        "lapsed": selectors.agreements_lapsed_for(request.user, organization=org)[:50],
         "reminder_days": settings.AGREEMENT_REMINDER_DAYS,
-        "posts": selectors.posts_visible_to(request.user).filter(organization=org),
+        "posts": posts,
+        "editable_posts": _editable_posts(request.user, posts),
         "can_edit": scopes.can(request.user, EDIT, org),
+        "today": timezone.localdate(),
         "joinable": org.kind in services.JOINABLE_KINDS,
+        "here": request.get_full_path(),
     })
 
 
@@ -122,6 +133,9 @@ def _units_page(request, *, import_form=None, import_result=None, status=200):
     return render(request, "org/units.html", {
         "page": page, "q": q, "params": _params(q=q),
         "expiring": selectors.agreements_expiring_for(request.user)[:50],
+        "lapsed": selectors.agreements_lapsed_for(request.user)[:50],
+        "editable": {a.pk for a in page if scopes.can(request.user, EDIT, a.membership.organization)},
+        "here": request.get_full_path(),
         "reminder_days": settings.AGREEMENT_REMINDER_DAYS,
         "can_edit": scopes.can(request.user, EDIT), "can_export": scopes.can(request.user, EXPORT),
         "import_form": import_form or forms.ImportForm(), "import_result": import_result,
@@ -205,10 +219,14 @@ def people(request):
 
 
 def _person_page(request, person, *, unmask_form=None, revealed=None, status=200):
+    posts = list(selectors.posts_visible_to(request.user).filter(person=person))
     resp = render(request, "org/person_detail.html", {
         "person": person,
         "party": getattr(person, "party", None),
-        "posts": selectors.posts_visible_to(request.user).filter(person=person),
+        "posts": posts,
+        "editable_posts": _editable_posts(request.user, posts),
+        "here": reverse("org:person", args=[person.pk]),
+        "today": timezone.localdate(),
         "can_unmask": scopes.can(request.user, UNMASK, person),
         "can_edit": scopes.can(request.user, EDIT, person),
         "unmask_form": unmask_form,
@@ -300,6 +318,8 @@ def posts(request):
     page = Paginator(selectors.posts_visible_to(request.user, title=title, q=q), 50).get_page(request.GET.get("page"))
     return render(request, "org/posts.html", {
         "page": page, "title": title, "q": q, "titles": PostTitle.choices, "params": _params(title=title, q=q),
+        "editable_posts": _editable_posts(request.user, page), "here": request.get_full_path(),
+        "today": timezone.localdate(),
         "can_edit": scopes.can(request.user, EDIT), "can_export": scopes.can(request.user, EXPORT),
     })
 
@@ -332,3 +352,180 @@ def posts_export(request):
     title = request.GET.get("title", "")
     return excel_io.posts_ledger(request.user, title=title if title in PostTitle.values else "",
                                  q=request.GET.get("q", "").strip())
+
+
+# ---- edits ----
+#
+# Each edit page: 403 without registry.edit anywhere, 404 for a record outside the user's view scope
+# (ids leak nothing), 403 for one they may see but not edit. The form is pre-filled and carries the
+# record's version; an error re-shows the form with the message (409 for a stale version) and
+# changes nothing; success redirects back with a message.
+
+def _editable_posts(user, posts) -> set[int]:
+    """Ids of the posts the user may edit (the rows that get 编辑 and 卸任 buttons)."""
+    return {p.pk for p in posts if scopes.can(user, EDIT, p)}
+
+
+def _next_url(request, default: str) -> str:
+    """Back to the page the edit was started from, if it is one of ours."""
+    nxt = request.POST.get("next") or request.GET.get("next") or ""
+    if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()},
+                                               require_https=request.is_secure()):
+        return nxt
+    return default
+
+
+def _saved(request, before_version: int, after, message: str) -> None:
+    if after.version == before_version:
+        messages.info(request, _("没有修改任何内容。"))
+    else:
+        messages.success(request, message)
+
+
+def _keep_or(value, clear: bool):
+    """A PII field on the edit form: blank keeps the stored number, the tick box removes it."""
+    if clear:
+        return ""
+    return value or services.KEEP
+
+
+@login_required
+def person_edit(request, pk: int):
+    scopes.require(request.user, EDIT)
+    person = selectors.person_get_for(request.user, pk)
+    scopes.require(request.user, EDIT, person)
+    context = {
+        "person": person,
+        "communities": selectors.places_editable_by(request.user, kinds=("community",)),
+        "org_names": selectors.organizations_visible_to(request.user).values_list("name", flat=True)[:1000],
+    }
+    if request.method != "POST":
+        form = forms.PersonEditForm(person=person, user=request.user)
+        return _form_page(request, "org/person_edit.html", form, **context)
+    form = forms.PersonEditForm(request.POST, person=person, user=request.user)
+    if not form.is_valid():
+        return _form_page(request, "org/person_edit.html", form, **context)
+    d = form.cleaned_data
+    try:
+        updated = services.person_update(
+            actor=request.user, person=person, version=d["version"], name=d["name"], gender=d["gender"],
+            phone=_keep_or(d["phone"], d["clear_phone"]), id_number=_keep_or(d["id_number"], d["clear_id_number"]),
+            registered_community=d["community_code"], party_status=d["party_status"] or None,
+            home_organization=d["home_organization"], joined_on=d["joined_on"])
+    except GongzhiError as exc:
+        return _form_page(request, "org/person_edit.html", form, error=exc, **context)
+    _saved(request, person.version, updated, _("已保存「%(name)s」的修改。") % {"name": updated.name})
+    return redirect("org:person", pk=person.pk)
+
+
+@login_required
+def org_edit(request, pk: int):
+    scopes.require(request.user, EDIT)
+    org = selectors.organization_get_for(request.user, pk)
+    scopes.require(request.user, EDIT, org)
+    context = {"org": org, "places": selectors.places_editable_by(request.user)}
+    if request.method != "POST":
+        form = forms.OrganizationEditForm(organization=org, user=request.user)
+        return _form_page(request, "org/org_edit.html", form, **context)
+    form = forms.OrganizationEditForm(request.POST, organization=org, user=request.user)
+    if not form.is_valid():
+        return _form_page(request, "org/org_edit.html", form, **context)
+    d = form.cleaned_data
+    try:
+        updated = services.organization_update(
+            actor=request.user, organization=org, version=d["version"], name=d["name"], kind=d["kind"],
+            parent=d["parent"], place=d["place_code"], credit_code=d["credit_code"])
+    except GongzhiError as exc:
+        return _form_page(request, "org/org_edit.html", form, error=exc, **context)
+    _saved(request, org.version, updated, _("已保存组织「%(name)s」的修改。") % {"name": updated.name})
+    return redirect("org:detail", pk=org.pk)
+
+
+def _agreement_for_edit(request, pk: int):
+    scopes.require(request.user, EDIT)
+    agreement = selectors.agreement_get_for(request.user, pk)
+    scopes.require(request.user, EDIT, agreement.membership.organization)
+    return agreement
+
+
+def _agreement_form_view(request, pk: int, *, form_class, heading: str, run, done: str):
+    """The three agreement doors share one shape: fetch, form, service, message, back."""
+    agreement = _agreement_for_edit(request, pk)
+    back = _next_url(request, reverse("org:detail", args=[agreement.membership.organization_id]))
+    context = {"agreement": agreement, "heading": heading, "next": back,
+               "renew_starts": agreement.ends_on + dt.timedelta(days=1) if form_class is forms.AgreementRenewForm
+               else None}
+    if request.method != "POST":
+        return _form_page(request, "org/agreement_form.html", form_class(agreement=agreement), **context)
+    form = form_class(request.POST, agreement=agreement)
+    if not form.is_valid():
+        return _form_page(request, "org/agreement_form.html", form, **context)
+    try:
+        result = run(agreement, form.cleaned_data)
+    except GongzhiError as exc:
+        return _form_page(request, "org/agreement_form.html", form, error=exc, **context)
+    if result.pk == agreement.pk:
+        _saved(request, agreement.version, result, done % {"n": result.number})
+    else:
+        messages.success(request, done % {"n": result.number})
+    return redirect(back)
+
+
+@login_required
+def agreement_edit(request, pk: int):
+    return _agreement_form_view(
+        request, pk, form_class=forms.AgreementEditForm, heading=_("修改共建协议"), done=_("已保存协议 %(n)s 的修改。"),
+        run=lambda a, d: services.agreement_update(
+            actor=request.user, agreement=a, version=d["version"], starts_on=d["starts_on"], ends_on=d["ends_on"],
+            duties=d["duties"], commitments=d["commitments"]))
+
+
+@login_required
+def agreement_terminate(request, pk: int):
+    return _agreement_form_view(
+        request, pk, form_class=forms.AgreementTerminateForm, heading=_("终止共建协议"), done=_("协议 %(n)s 已终止。"),
+        run=lambda a, d: services.agreement_terminate(actor=request.user, agreement=a, version=d["version"],
+                                                      reason=d["reason"]))
+
+
+@login_required
+def agreement_renew(request, pk: int):
+    return _agreement_form_view(
+        request, pk, form_class=forms.AgreementRenewForm, heading=_("续签共建协议"), done=_("已续签，新协议编号 %(n)s。"),
+        run=lambda a, d: services.agreement_renew(
+            actor=request.user, agreement=a, version=d["version"], number=d["number"], ends_on=d["ends_on"],
+            duties=d["duties"], commitments=d["commitments"]))
+
+
+def _post_form_view(request, pk: int, *, form_class, heading: str, run, done: str):
+    scopes.require(request.user, EDIT)
+    post = selectors.post_get_for(request.user, pk)
+    scopes.require(request.user, EDIT, post)
+    back = _next_url(request, reverse("org:posts"))
+    context = {"post": post, "heading": heading, "next": back}
+    if request.method != "POST":
+        return _form_page(request, "org/post_edit.html", form_class(post=post), **context)
+    form = form_class(request.POST, post=post)
+    if not form.is_valid():
+        return _form_page(request, "org/post_edit.html", form, **context)
+    try:
+        updated = run(post, form.cleaned_data)
+    except GongzhiError as exc:
+        return _form_page(request, "org/post_edit.html", form, error=exc, **context)
+    _saved(request, post.version, updated, done % {"name": post.person.name, "title": post.get_title_display()})
+    return redirect(back)
+
+
+@login_required
+def post_edit(request, pk: int):
+    return _post_form_view(
+        request, pk, form_class=forms.PostEditForm, heading=_("修改任期"), done=_("已修改 %(name)s 的%(title)s任期。"),
+        run=lambda p, d: services.post_update(actor=request.user, post=p, version=d["version"],
+                                              starts_on=d["starts_on"], ends_on=d["ends_on"]))
+
+
+@login_required
+def post_end(request, pk: int):
+    return _post_form_view(
+        request, pk, form_class=forms.PostEndForm, heading=_("卸任"), done=_("%(name)s 已卸任%(title)s。"),
+        run=lambda p, d: services.post_end(actor=request.user, post=p, version=d["version"], ends_on=d["ends_on"]))
