@@ -82,9 +82,11 @@ def on_validation_error(request, exc: ValidationError):
 
 
 from gongzhi.accounts.api import router as accounts_router  # noqa: E402
+from gongzhi.appeals.api import router as appeals_router  # noqa: E402
 from gongzhi.org.api import router as org_router  # noqa: E402
 from gongzhi.places.api import router as places_router  # noqa: E402
 
 api.add_router("/", places_router)
 api.add_router("/", org_router)
 api.add_router("/", accounts_router)
+api.add_router("/", appeals_router)

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "gongzhi.places",
     "gongzhi.org",
     "gongzhi.accounts",
+    "gongzhi.appeals",
     "gongzhi.demo",
     "gongzhi.web",
 ]

@@ -14,5 +14,6 @@ urlpatterns = [
     path("", include("gongzhi.accounts.urls")),
     path("places/", include("gongzhi.places.urls")),
     path("org/", include("gongzhi.org.urls")),
+    path("appeals/", include("gongzhi.appeals.urls")),
     path("", include("gongzhi.web.urls")),
 ]

@@ -10,9 +10,9 @@ from tests.factories import grid_tree, user
 EXPECTED = {
     Role.RESIDENT: set(),
     Role.PARTY_MEMBER: set(),
-    Role.GRID_WORKER: {"registry.view"},
-    Role.COMMUNITY_WORKER: {"registry.view", "registry.edit", "person.unmask", "export.ledger"},
-    Role.STREET_OFFICER: {"registry.view", "registry.edit", "export.ledger"},
+    Role.GRID_WORKER: {"registry.view", "appeal.handle"},
+    Role.COMMUNITY_WORKER: {"registry.view", "registry.edit", "person.unmask", "export.ledger", "appeal.handle"},
+    Role.STREET_OFFICER: {"registry.view", "registry.edit", "export.ledger", "appeal.handle"},
     Role.DISTRICT_ADMIN: {"registry.view", "registry.edit", "person.unmask", "grid.import", "export.ledger",
                           "audit.view", "accounts.manage"},
     Role.AUDITOR: {"registry.view", "audit.view", "export.ledger"},

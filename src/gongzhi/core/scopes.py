@@ -20,9 +20,9 @@ from gongzhi.core.errors import PermissionDenied
 ROLE_ACTIONS: dict[str, set[str]] = {
     Role.RESIDENT: set(),
     Role.PARTY_MEMBER: set(),
-    Role.GRID_WORKER: {"registry.view"},
-    Role.COMMUNITY_WORKER: {"registry.view", "registry.edit", "person.unmask", "export.ledger"},
-    Role.STREET_OFFICER: {"registry.view", "registry.edit", "export.ledger"},
+    Role.GRID_WORKER: {"registry.view", "appeal.handle"},
+    Role.COMMUNITY_WORKER: {"registry.view", "registry.edit", "person.unmask", "export.ledger", "appeal.handle"},
+    Role.STREET_OFFICER: {"registry.view", "registry.edit", "export.ledger", "appeal.handle"},
     Role.DEPARTMENT_HANDLER: {"registry.view"},
     Role.UNIT_LIAISON: {"registry.view"},
     Role.DISTRICT_ADMIN: {

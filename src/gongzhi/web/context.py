@@ -8,6 +8,9 @@ from gongzhi.core import scopes
 NAV = [
     (_("首页"), "/", None),
     (_("网格地图"), "/map/", None),
+    (_("反映诉求"), "/appeals/new/", None),
+    (_("我的诉求"), "/appeals/mine/", None),
+    (_("诉求待办"), "/appeals/inbox/", "appeal.handle"),
     (_("组织"), "/org/", "registry.view"),
     (_("成员单位"), "/org/units/", "registry.view"),
     (_("人员"), "/org/people/", "registry.view"),

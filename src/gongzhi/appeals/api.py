@@ -1,0 +1,112 @@
+"""Appeals in the JSON API: submit, list (scoped, keyset), read with timeline, act, photos.
+
+Thin: parse, call a service or selector, shape the answer with present.py. Refusals come out
+through the GongzhiError handler as {"error": {"code", "message", …}} with their status; a
+transition refused by the table carries `allowed_actions`.
+"""
+
+from __future__ import annotations
+
+from django.http import FileResponse
+from django.utils.translation import gettext as _
+from ninja import File, Router, Schema, Status
+from ninja.files import UploadedFile
+
+from gongzhi.api import AUTH
+from gongzhi.core.errors import NotFound
+
+from . import present, selectors, services
+from .models import Source, State
+
+router = Router(tags=["appeals"])
+
+
+def api_photo_url(appeal, photo) -> dict:
+    return {"id": photo.id, "content_type": photo.content_type, "size": photo.size,
+            "url": f"/api/v1/appeals/{appeal.number}/photos/{photo.id}"}
+
+
+def _out(request, appeal, *, detail=False) -> dict:
+    if not detail:
+        return present.appeal_out(request.user, appeal, photo_url=api_photo_url)
+    return present.appeal_out(request.user, appeal, photo_url=api_photo_url, events=selectors.timeline(appeal),
+                              photos=selectors.photos_of(appeal))
+
+
+class AppealIn(Schema):
+    category: str
+    text: str
+    lon: float
+    lat: float
+    title: str = ""
+    urgency: str = "normal"
+    anonymous: bool = False
+    source: str | None = None
+    # Assisted entry (source hotline or visit): the resident's name and phone, and their consent.
+    reporter_name: str = ""
+    reporter_phone: str = ""
+    consent_recorded: bool = False
+
+
+@router.post("/appeals", auth=AUTH, response={200: dict, 201: dict},
+             summary="Submit an appeal (header Idempotency-Key makes retries safe)")
+def appeal_submit(request, body: AppealIn):
+    source = body.source or (Source.API if request.headers.get("Authorization") else Source.RESIDENT)
+    appeal = services.appeal_submit(
+        actor=request.user, category=body.category, urgency=body.urgency, title=body.title, text=body.text,
+        lon=body.lon, lat=body.lat, anonymous=body.anonymous, source=source,
+        idempotency_key=request.headers.get("Idempotency-Key"), reporter_name=body.reporter_name,
+        reporter_phone=body.reporter_phone, consent_recorded=body.consent_recorded)
+    return Status(200 if appeal.replayed else 201, _out(request, appeal, detail=True))
+
+
+@router.get("/appeals", auth=AUTH, summary="Appeals I may see, newest first, keyset-paginated on id")
+def appeal_list(request, state: str = "", category: str = "", mine: bool = False, before: int | None = None,
+                limit: int = 50):
+    qs = selectors.my_appeals(request.user) if mine else selectors.appeals_visible_to(request.user)
+    if state in State.values:
+        qs = qs.filter(state=state)
+    if category:
+        qs = qs.filter(category__code=category)
+    rows, next_before = selectors.keyset_page(qs, before=before, limit=limit)
+    return {"items": [_out(request, a) for a in rows], "next_before": next_before}
+
+
+@router.get("/appeals/{number}", auth=AUTH, summary="One appeal with the actions I may take and its timeline")
+def appeal_detail(request, number: str):
+    return _out(request, selectors.appeal_get_for(request.user, number), detail=True)
+
+
+@router.post("/appeals/{number}/photos", auth=AUTH, response={201: dict},
+             summary="Add a photo (JPEG, PNG or WebP, ≤ 5 MB, ≤ 9 per appeal)")
+def appeal_photo_add(request, number: str, file: File[UploadedFile]):
+    photo = services.appeal_photo_add(actor=request.user, appeal=number, upload=file)
+    return Status(201, api_photo_url(photo.appeal, photo))
+
+
+@router.get("/appeals/{number}/photos/{photo_id}", auth=AUTH, summary="A photo of an appeal I may see")
+def appeal_photo(request, number: str, photo_id: int):
+    photo = services.photo_get_for(request.user, number, photo_id)
+    return FileResponse(photo.file.open("rb"), content_type=photo.content_type)
+
+
+class ActionIn(Schema):
+    version: int
+    note: str = ""
+    reason: str = ""
+    redirect_to: str = ""
+    resolved: bool | None = None
+    satisfaction: str = ""
+    comment: str = ""
+    into: str = ""
+
+
+@router.post("/appeals/{number}/{action}", auth=AUTH,
+             summary="Take an action: accept, hand_on, hand_back, resolve, rate, reject, merge, close")
+def appeal_act(request, number: str, action: str, body: ActionIn):
+    if action not in services.TRANSITION_SERVICES:
+        raise NotFound("unknown_action", _("未知的操作：%(a)s") % {"a": action},
+                       {"actions": list(services.TRANSITION_SERVICES)})
+    fields = body.dict(exclude={"version"})
+    appeal = services.appeal_act(actor=request.user, appeal=number, action=action, version=body.version, **fields)
+    return _out(request, appeal, detail=True)

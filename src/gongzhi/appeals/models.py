@@ -1,0 +1,248 @@
+"""Appeals (诉求) with their categories, append-only timeline and photos.
+
+The models hold data and the invariants the database can enforce (unique numbers, one appeal per
+idempotency key and submitter, counters never negative). Flows live in services.py, and which
+transition is allowed when lives in workflow.py.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+TEXT_MAX = 2000
+TITLE_MAX = 100
+
+
+class Urgency(models.TextChoices):
+    URGENT = "urgent", _("紧急")
+    NORMAL = "normal", _("一般")
+
+
+class State(models.TextChoices):
+    SUBMITTED = "submitted", _("已提交")
+    ACCEPTED = "accepted", _("办理中")
+    ESCALATED = "escalated", _("已上报")
+    # Reserved for the whistle slice: a street officer summoned departments (work orders open).
+    DISPATCHED = "dispatched", _("已派单")
+    RESOLVED = "resolved", _("已办结")
+    RATED = "rated", _("已评价")
+    REOPENED = "reopened", _("重新办理")
+    CLOSED = "closed", _("已结案")
+    REJECTED = "rejected", _("不予受理")
+    MERGED = "merged", _("已合并")
+
+
+# States in which someone still has to act on the appeal (inboxes, sweeps, duplicates).
+OPEN_STATES = (State.SUBMITTED, State.ACCEPTED, State.ESCALATED, State.DISPATCHED, State.REOPENED)
+TERMINAL_STATES = (State.CLOSED, State.REJECTED, State.MERGED)
+
+
+class Level(models.TextChoices):
+    GRID = "grid", _("网格")
+    COMMUNITY = "community", _("社区")
+    STREET = "street", _("街道")
+
+
+class Source(models.TextChoices):
+    RESIDENT = "resident", _("居民上报")
+    HOTLINE = "hotline", _("热线代录")
+    PATROL = "patrol", _("网格巡查")
+    API = "api", _("接口")
+    OPEN311 = "open311", _("Open311")
+    DELIBERATION = "deliberation", _("议事会")
+    VISIT = "visit", _("走访")
+    ENTERPRISE = "enterprise", _("企业服务")
+
+
+class Satisfaction(models.TextChoices):
+    SATISFIED = "satisfied", _("满意")
+    BASIC = "basic", _("基本满意")
+    UNSATISFIED = "unsatisfied", _("不满意")
+
+
+class Category(models.Model):
+    """A kind of appeal, with its default routing and deadlines per urgency (editable by the district)."""
+
+    code = models.SlugField(_("编码"), max_length=40, unique=True)
+    name = models.CharField(_("名称"), max_length=50, unique=True)
+    description = models.CharField(_("说明"), max_length=200, blank=True)
+    default_department = models.ForeignKey(
+        "org.Organization", null=True, blank=True, on_delete=models.SET_NULL, related_name="appeal_categories",
+        limit_choices_to={"kind": "department"}, verbose_name=_("默认职能部门"),
+    )
+    urgent_respond_hours = models.PositiveIntegerField(_("紧急：响应时限（小时）"), default=2)
+    urgent_resolve_hours = models.PositiveIntegerField(_("紧急：办结时限（小时）"), default=24)
+    normal_respond_hours = models.PositiveIntegerField(_("一般：响应时限（小时）"), default=24)
+    normal_resolve_hours = models.PositiveIntegerField(_("一般：办结时限（小时）"), default=168)
+    sort = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        ordering = ["sort", "id"]
+        verbose_name = _("诉求分类")
+        verbose_name_plural = _("诉求分类")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(urgent_respond_hours__gt=0, urgent_resolve_hours__gt=0, normal_respond_hours__gt=0,
+                            normal_resolve_hours__gt=0),
+                name="category_hours_positive",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def hours(self, urgency: str) -> tuple[int, int]:
+        """(respond hours, resolve hours) for an urgency."""
+        if urgency == Urgency.URGENT:
+            return self.urgent_respond_hours, self.urgent_resolve_hours
+        return self.normal_respond_hours, self.normal_resolve_hours
+
+
+class AppealCounter(models.Model):
+    """The last sequence number issued on a day (Asia/Shanghai): numbers read SQ + yyyymmdd + 6 digits."""
+
+    day = models.DateField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+
+class Appeal(models.Model):
+    number = models.CharField(max_length=20, unique=True)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="appeals")
+    urgency = models.CharField(max_length=8, choices=Urgency.choices, default=Urgency.NORMAL)
+    title = models.CharField(max_length=TITLE_MAX)
+    text = models.TextField()
+    lon = models.FloatField()
+    lat = models.FloatField()
+    grid = models.ForeignKey("places.Grid", on_delete=models.PROTECT, related_name="appeals")
+    community = models.ForeignKey("places.Place", on_delete=models.PROTECT, related_name="appeals")
+    # Copies of the micro grid's path and its community's place path: scope checks are prefix tests.
+    grid_path = models.CharField(max_length=255)
+    place_path = models.CharField(max_length=255)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.RESIDENT)
+
+    # Who reported it: a user, or (assisted entry) a resident named here, encrypted, with consent.
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="appeals_reported")
+    # Who typed it in (the reporter, or the staff member entering a call); idempotency keys are theirs.
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="appeals_submitted")
+    reporter_name_enc = models.TextField(blank=True)
+    reporter_name_masked = models.CharField(max_length=50, blank=True)
+    reporter_phone_enc = models.TextField(blank=True)
+    reporter_phone_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    reporter_phone_masked = models.CharField(max_length=20, blank=True)
+    consent_recorded = models.BooleanField(default=False)
+    anonymous = models.BooleanField(default=False)
+
+    state = models.CharField(max_length=16, choices=State.choices, default=State.SUBMITTED)
+    # Compare-and-set: every transition is UPDATE … WHERE id=… AND state=… AND version=…, then +1.
+    version = models.PositiveIntegerField(default=1)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="appeals_owned")
+    owner_level = models.CharField(max_length=16, choices=Level.choices, default=Level.GRID)
+
+    submitted_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    respond_due = models.DateTimeField()
+    resolve_due = models.DateTimeField()
+    # The deadline of the step now pending (respond, resolve …): what inboxes sort by and sweeps scan.
+    step_due = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    rated_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    reopen_count = models.PositiveSmallIntegerField(default=0)
+    bounce_count = models.PositiveSmallIntegerField(default=0)
+    handon_count = models.PositiveSmallIntegerField(default=0)
+    merged_count = models.PositiveIntegerField(default=0)  # duplicates merged into this one
+
+    rating_resolved = models.BooleanField(null=True, blank=True)
+    satisfaction = models.CharField(max_length=16, choices=Satisfaction.choices, blank=True)
+    rating_comment = models.TextField(blank=True)
+
+    reject_reason = models.TextField(blank=True)
+    redirect_to = models.CharField(max_length=200, blank=True)
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from")
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["submitted_by", "idempotency_key"],
+                                    condition=Q(idempotency_key__isnull=False), name="appeal_unique_idempotency_key"),
+            models.CheckConstraint(condition=Q(reopen_count__lte=1), name="appeal_reopens_once"),
+            models.CheckConstraint(condition=~Q(merged_into=models.F("id")), name="appeal_not_merged_into_self"),
+            models.CheckConstraint(condition=Q(reporter__isnull=False) | ~Q(reporter_name_enc=""),
+                                   name="appeal_has_reporter"),
+        ]
+        indexes = [
+            models.Index(fields=["state", "step_due"], name="appeal_state_due"),
+            models.Index(fields=["owner", "state"], name="appeal_owner_state"),
+            models.Index(fields=["reporter", "id"], name="appeal_reporter"),
+            models.Index(fields=["place_path", "state"], name="appeal_place_state"),
+            models.Index(fields=["grid_path", "state"], name="appeal_grid_state"),
+            models.Index(fields=["category", "submitted_at"], name="appeal_category_time"),
+        ]
+
+    def __str__(self):
+        return f"{self.number} {self.title}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+
+class AppealEvent(models.Model):
+    """One line of an appeal's timeline: who did what when. Append-only: never edited, never deleted."""
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.PROTECT, related_name="events")
+    at = models.DateTimeField()
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="+")
+    action = models.CharField(max_length=16)
+    from_state = models.CharField(max_length=16, blank=True)
+    to_state = models.CharField(max_length=16)
+    note = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["appeal", "id"], name="appealevent_appeal")]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("AppealEvent is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("AppealEvent is append-only")
+
+
+def photo_path(instance, filename):
+    # The name is ours (uuid + extension of the detected type), never the uploader's.
+    return f"appeals/{instance.appeal.submitted_at:%Y/%m}/{filename}"
+
+
+class AppealPhoto(models.Model):
+    """A photo of an appeal, optionally of one timeline event (e.g. the result photo on resolve).
+
+    Served only through a view that checks the viewer may see the appeal; never from MEDIA_URL.
+    """
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.PROTECT, related_name="photos")
+    event = models.ForeignKey(AppealEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="photos")
+    file = models.FileField(upload_to=photo_path, max_length=200)
+    content_type = models.CharField(max_length=20)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    uploaded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]

@@ -1,0 +1,114 @@
+"""Who may see an appeal and what they may do to it now, from core.scopes and the workflow table.
+
+Scopes come only from `core.scopes.scopes_of(user)` (loaded once per request): a grid scope
+covers an appeal whose micro grid path starts with it, a place scope one whose community path
+starts with it. Organisation scopes (departments, units) reach appeals through work orders, which
+come with the whistle slice.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from gongzhi.core.scopes import scopes_of
+
+from . import workflow
+from .workflow import ANYONE, LEVEL_ROLE, LEVEL_STAFF, OWNER, REPORTER, SYSTEM
+
+# Roles whose scope lets them read the appeals inside it.
+VIEW_ROLES = frozenset({"grid_worker", "community_worker", "street_officer", "district_admin", "auditor"})
+# Roles that act on appeals (assisted entry, patrol reports, inboxes).
+STAFF_ROLES = frozenset({"grid_worker", "community_worker", "street_officer"})
+ROLE_LEVEL = {role: level for level, role in LEVEL_ROLE.items()}
+
+
+def _signed_in(user) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False)
+
+
+def scope_covers(scope, appeal) -> bool:
+    if scope.kind == "grid":
+        return bool(appeal.grid_path) and appeal.grid_path.startswith(scope.path)
+    if scope.kind == "place":
+        return bool(appeal.place_path) and appeal.place_path.startswith(scope.path)
+    return False
+
+
+def scope_q(scope) -> Q:
+    """The same test as scope_covers, as a filter on Appeal."""
+    if scope.kind == "grid":
+        return Q(grid_path__startswith=scope.path)
+    if scope.kind == "place":
+        return Q(place_path__startswith=scope.path)
+    return Q(pk__in=[])
+
+
+def roles_covering(user, appeal) -> set[str]:
+    """The user's roles whose scope covers the appeal."""
+    return {s.role for s in scopes_of(user) if scope_covers(s, appeal)}
+
+
+def relations(actor, appeal) -> set[str]:
+    """The actor's relations to the appeal, in the vocabulary of workflow.TABLE's roles."""
+    if actor is None:
+        return {SYSTEM}
+    if not _signed_in(actor):
+        return set()
+    rel = {ANYONE}
+    if getattr(actor, "is_superuser", False):
+        rel.add(SYSTEM)
+    if appeal.reporter_id is not None and appeal.reporter_id == actor.pk:
+        rel.add(REPORTER)
+    if appeal.owner_id is not None and appeal.owner_id == actor.pk:
+        rel.add(OWNER)
+    roles = roles_covering(actor, appeal)
+    rel |= roles
+    if LEVEL_ROLE.get(appeal.owner_level) in roles:
+        rel.add(LEVEL_STAFF)
+    return rel
+
+
+def can_view(actor, appeal) -> bool:
+    if actor is None:
+        return True  # the system
+    if not _signed_in(actor):
+        return False
+    if actor.is_superuser:
+        return True
+    if actor.pk in (appeal.reporter_id, appeal.owner_id, appeal.submitted_by_id):
+        return True
+    return bool(roles_covering(actor, appeal) & VIEW_ROLES)
+
+
+def visible_q(actor) -> Q:
+    """A filter on Appeal matching exactly what can_view allows."""
+    if actor is None or getattr(actor, "is_superuser", False):
+        return Q()
+    if not _signed_in(actor):
+        return Q(pk__in=[])
+    q = Q(reporter=actor) | Q(owner=actor) | Q(submitted_by=actor)
+    for s in scopes_of(actor):
+        if s.role in VIEW_ROLES:
+            q |= scope_q(s)
+    return q
+
+
+def reporter_visible(actor, appeal) -> bool:
+    """The reporter's identity: to the reporter always; to staff unless the appeal is anonymous."""
+    if actor is not None and appeal.reporter_id is not None and appeal.reporter_id == actor.pk:
+        return True
+    return not appeal.anonymous
+
+
+def is_staff_in_scope(actor, appeal, roles=STAFF_ROLES) -> bool:
+    return _signed_in(actor) and (getattr(actor, "is_superuser", False) or bool(roles_covering(actor, appeal) & roles))
+
+
+def allowed_actions(actor, appeal) -> list[str]:
+    """What the actor may do to the appeal now, in table order (the page and the API render these)."""
+    rel = relations(actor, appeal)
+    out = []
+    for t in workflow.TABLE:
+        if t.source == appeal.state and t.roles & rel and t.allows(appeal) and t.action not in out:
+            out.append(t.action)
+    return out

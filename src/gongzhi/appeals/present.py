@@ -1,0 +1,135 @@
+"""How an appeal reads to a given viewer: one shape for the API and the pages.
+
+The rules that matter here are privacy rules: an anonymous reporter is hidden from everyone but
+themselves (their timeline events read "匿名居民"); an assisted-entry reporter is shown masked;
+user ids of staff are not exposed, only names.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from .models import Level, Satisfaction, Source, State, Urgency
+from .permissions import allowed_actions, reporter_visible
+from .workflow import ACTION_LABELS
+
+# Event data that may be shown (the rest holds user ids for the system's own use).
+SHOWN_DATA = ("reason", "redirect_to", "from_level", "to_level", "resolved", "satisfaction", "reopen", "into",
+              "from", "source", "owner_level")
+EXTRA_EVENT_LABELS = {"photo": gettext_lazy("添加照片"), "merged_in": gettext_lazy("并入重复诉求")}
+
+
+def user_name(user) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.username
+
+
+def anonymous_label() -> str:
+    return _("匿名居民")
+
+
+def reporter_out(viewer, appeal) -> dict | None:
+    if not reporter_visible(viewer, appeal):
+        return None
+    if appeal.reporter_id is None:
+        return {"name": appeal.reporter_name_masked, "phone": appeal.reporter_phone_masked, "assisted": True,
+                "consent_recorded": appeal.consent_recorded}
+    return {"name": user_name(appeal.reporter), "assisted": False}
+
+
+def event_actor_name(viewer, appeal, event) -> str:
+    if event.actor_id is None:
+        return _("系统")
+    if (appeal.anonymous and event.actor_id == appeal.reporter_id
+            and not (viewer is not None and viewer.pk == appeal.reporter_id)):
+        return anonymous_label()
+    return user_name(event.actor)
+
+
+def event_label(action: str) -> str:
+    return str(ACTION_LABELS.get(action) or EXTRA_EVENT_LABELS.get(action) or action)
+
+
+def _shown_data(data: dict) -> dict:
+    out = {k: v for k, v in data.items() if k in SHOWN_DATA}
+    for key in ("from_level", "to_level", "owner_level"):
+        if out.get(key) in Level.values:
+            out[key + "_label"] = str(Level(out[key]).label)
+    if out.get("satisfaction") in Satisfaction.values:
+        out["satisfaction_label"] = str(Satisfaction(out["satisfaction"]).label)
+    return out
+
+
+def event_out(viewer, appeal, event, photo_url) -> dict:
+    return {
+        "at": event.at.isoformat(),
+        "action": event.action,
+        "action_label": event_label(event.action),
+        "from_state": event.from_state,
+        "to_state": event.to_state,
+        "actor": event_actor_name(viewer, appeal, event),
+        "note": event.note,
+        "data": _shown_data(event.data or {}),
+        "photos": [photo_url(appeal, p) for p in event.photos.all()],
+    }
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def is_overdue(appeal, now=None) -> bool:
+    return bool(appeal.step_due and appeal.step_due < (now or timezone.now()))
+
+
+def appeal_out(viewer, appeal, *, photo_url, events=None, photos=None) -> dict:
+    out = {
+        "number": appeal.number,
+        "category": {"code": appeal.category.code, "name": appeal.category.name},
+        "urgency": appeal.urgency,
+        "urgency_label": str(Urgency(appeal.urgency).label),
+        "title": appeal.title,
+        "text": appeal.text,
+        "lon": appeal.lon,
+        "lat": appeal.lat,
+        "grid": {"code": appeal.grid.code, "name": appeal.grid.name},
+        "community": {"code": appeal.community.code, "name": appeal.community.name},
+        "source": appeal.source,
+        "source_label": str(Source(appeal.source).label),
+        "anonymous": appeal.anonymous,
+        "reporter": reporter_out(viewer, appeal),
+        "state": appeal.state,
+        "state_label": str(State(appeal.state).label),
+        "version": appeal.version,
+        "owner": {"name": user_name(appeal.owner)} if appeal.owner_id else None,
+        "owner_level": appeal.owner_level,
+        "owner_level_label": str(Level(appeal.owner_level).label),
+        "submitted_at": _iso(appeal.submitted_at),
+        "respond_due": _iso(appeal.respond_due),
+        "resolve_due": _iso(appeal.resolve_due),
+        "step_due": _iso(appeal.step_due),
+        "overdue": is_overdue(appeal),
+        "accepted_at": _iso(appeal.accepted_at),
+        "resolved_at": _iso(appeal.resolved_at),
+        "rated_at": _iso(appeal.rated_at),
+        "closed_at": _iso(appeal.closed_at),
+        "reopen_count": appeal.reopen_count,
+        "bounce_count": appeal.bounce_count,
+        "handon_count": appeal.handon_count,
+        "merged_count": appeal.merged_count,
+        "rating": None if appeal.satisfaction == "" else {
+            "resolved": appeal.rating_resolved, "satisfaction": appeal.satisfaction,
+            "satisfaction_label": str(Satisfaction(appeal.satisfaction).label), "comment": appeal.rating_comment},
+        "reject_reason": appeal.reject_reason,
+        "redirect_to": appeal.redirect_to,
+        "merged_into": appeal.merged_into.number if appeal.merged_into_id else None,
+        "allowed_actions": allowed_actions(viewer, appeal),
+    }
+    if photos is not None:
+        out["photos"] = [photo_url(appeal, p) for p in photos]
+    if events is not None:
+        out["timeline"] = [event_out(viewer, appeal, e, photo_url) for e in events]
+    return out

@@ -1,0 +1,640 @@
+"""Every write to appeals: one function per use case, each the only door to its change.
+
+A transition runs in one transaction: fetch what the actor may see (404 otherwise), look the
+(state, action) up in workflow.TABLE (409 naming the allowed actions if absent), check the actor's
+relation to the appeal (403), validate the input (400), then compare-and-set
+`UPDATE … WHERE id=… AND state=… AND version=…`: zero rows means someone else won (409). The
+winner appends a timeline event and an audit entry in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from gongzhi.accounts.models import RoleAssignment
+from gongzhi.core import audit, pii
+from gongzhi.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from gongzhi.org.models import Post, PostTitle
+from gongzhi.places.models import Grid
+from gongzhi.places.services import grid_locate
+
+from . import selectors, workflow
+from .models import (
+    OPEN_STATES,
+    TERMINAL_STATES,
+    TEXT_MAX,
+    TITLE_MAX,
+    Appeal,
+    AppealCounter,
+    AppealEvent,
+    AppealPhoto,
+    Category,
+    Level,
+    Satisfaction,
+    Source,
+    State,
+    Urgency,
+)
+from .permissions import allowed_actions, can_view, is_staff_in_scope, relations
+from .workflow import ACTION_LABELS, LEVEL_DOWN, LEVEL_ROLE, LEVEL_UP, Action
+
+# Sources and who may use them. Assisted entry: staff type in a resident's call or visit.
+PUBLIC_SOURCES = {Source.RESIDENT, Source.API, Source.OPEN311}
+ASSISTED_SOURCES = {Source.HOTLINE, Source.VISIT}
+STAFF_SOURCES = {Source.PATROL, Source.DELIBERATION, Source.ENTERPRISE}
+
+PHOTO_MAX_BYTES = 5 * 1024 * 1024
+PHOTO_MAX_COUNT = 9
+REASON_MAX = 500
+REDIRECT_MAX = 200
+PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+KEY_RE = re.compile(r"^[\x21-\x7e]{1,64}$")
+
+
+def stale_message():
+    return _("该诉求已被他人处理，请刷新后查看。")
+
+
+# ---- helpers ----
+
+def _signed_in(user) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False)
+
+
+def _user_or_none(actor):
+    return actor if _signed_in(actor) else None
+
+
+def _serialised(fn):
+    """Run `fn` in a transaction; a writer that waited out SQLite's lock gets a 409, not a 500."""
+    try:
+        with transaction.atomic():
+            return fn()
+    except OperationalError as exc:
+        if connection.vendor != "sqlite" or "locked" not in str(exc) or connection.in_atomic_block:
+            raise
+        raise Conflict("busy", _("系统正忙，有人正在处理同一诉求，请稍后重试。")) from None
+
+
+def _labels(actions) -> str:
+    return "、".join(str(ACTION_LABELS.get(a, a)) for a in actions)
+
+
+def _ancestors(path: str) -> list[str]:
+    """"/a/b/c/" → ["/a/", "/a/b/", "/a/b/c/"]: the scope paths that cover it."""
+    parts = [p for p in path.split("/") if p]
+    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+
+
+def _text(value, *, field_label, max_len, required=True) -> str:
+    v = (value or "").strip() if isinstance(value, str) or value is None else str(value).strip()
+    if required and not v:
+        raise ValidationFailed("required", _("请填写%(field)s。") % {"field": field_label})
+    if len(v) > max_len:
+        raise ValidationFailed("too_long", _("%(field)s不能超过 %(max)d 字（现在 %(n)d 字）。") % {
+            "field": field_label, "max": max_len, "n": len(v)})
+    return v
+
+
+# ---- photos ----
+
+@dataclass(frozen=True)
+class CheckedPhoto:
+    data: bytes
+    content_type: str
+    ext: str
+
+
+def check_photo(upload) -> CheckedPhoto:
+    """JPEG, PNG or WebP by their magic bytes (never the name or the declared type), at most 5 MB."""
+    size = getattr(upload, "size", None)
+    if size is not None and size > PHOTO_MAX_BYTES:
+        raise ValidationFailed("photo_too_large", _("照片不能超过 5 MB（「%(name)s」有 %(mb).1f MB）。") % {
+            "name": getattr(upload, "name", ""), "mb": size / 1024 / 1024})
+    if hasattr(upload, "seek"):
+        upload.seek(0)
+    data = upload.read(PHOTO_MAX_BYTES + 1) if hasattr(upload, "read") else bytes(upload)
+    if len(data) > PHOTO_MAX_BYTES:
+        raise ValidationFailed("photo_too_large", _("照片不能超过 5 MB（「%(name)s」有 %(mb).1f MB）。") % {
+            "name": getattr(upload, "name", ""), "mb": len(data) / 1024 / 1024})
+    if data[:3] == b"\xff\xd8\xff":
+        return CheckedPhoto(data, "image/jpeg", "jpg")
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return CheckedPhoto(data, "image/png", "png")
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return CheckedPhoto(data, "image/webp", "webp")
+    raise ValidationFailed("photo_type", _("「%(name)s」不是 JPEG、PNG 或 WebP 图片。") % {
+        "name": getattr(upload, "name", "") or _("上传的文件")})
+
+
+def _check_photos(appeal_pk, uploads) -> list[CheckedPhoto]:
+    checked = [check_photo(u) for u in uploads or ()]
+    existing = AppealPhoto.objects.filter(appeal_id=appeal_pk).count() if appeal_pk else 0
+    if existing + len(checked) > PHOTO_MAX_COUNT:
+        raise ValidationFailed("too_many_photos", _("每条诉求最多 %(max)d 张照片（已有 %(n)d 张）。") % {
+            "max": PHOTO_MAX_COUNT, "n": existing})
+    return checked
+
+
+def _store_photos(appeal, event, checked, actor, now) -> list[AppealPhoto]:
+    out = []
+    for c in checked:
+        photo = AppealPhoto(appeal=appeal, event=event, content_type=c.content_type, size=len(c.data),
+                            sha256=hashlib.sha256(c.data).hexdigest(), uploaded_by=_user_or_none(actor),
+                            uploaded_at=now)
+        photo.file.save(f"{uuid.uuid4().hex}.{c.ext}", ContentFile(c.data), save=False)
+        photo.save()
+        out.append(photo)
+    return out
+
+
+# ---- who handles an appeal ----
+
+def on_duty_owner(grid: Grid, today: dt.date | None = None):
+    """The first responder for a micro grid: (user, level).
+
+    The grid's grid worker with a linked user account (lowest post id, in term), else its grid
+    leader, else the community worker of its community (the appeal then starts at community level).
+    """
+    today = today or timezone.localdate()
+    in_term = Q(starts_on__lte=today) & (Q(ends_on__isnull=True) | Q(ends_on__gt=today))
+    for title in (PostTitle.GRID_WORKER, PostTitle.GRID_LEADER):
+        post = (Post.objects.filter(in_term, grid=grid, title=title, person__user__isnull=False,
+                                    person__user__is_active=True)
+                .select_related("person__user").order_by("id").first())
+        if post is not None:
+            return post.person.user, Level.GRID
+    user = level_holder(Level.COMMUNITY, grid_path=grid.path, place_path=grid.place_path)
+    if user is not None:
+        return user, Level.COMMUNITY
+    return None, Level.GRID
+
+
+def level_holder(level: str, *, grid_path: str, place_path: str):
+    """The user holding the level's role on the narrowest scope covering the place; ties by lowest id."""
+    role = LEVEL_ROLE[level]
+    rows = (RoleAssignment.objects.filter(role=role, user__is_active=True)
+            .filter(Q(place__path__in=_ancestors(place_path)) | Q(grid__path__in=_ancestors(grid_path)))
+            .select_related("user", "place", "grid"))
+    best = sorted(rows, key=lambda ra: (-len((ra.grid or ra.place).path), ra.user_id))
+    return best[0].user if best else None
+
+
+def _owner_below(appeal, level: str):
+    """Who gets an appeal handed back down: whoever handed it up from that level, else the default."""
+    last = (AppealEvent.objects.filter(appeal=appeal, action=Action.HAND_ON, data__from_level=level)
+            .order_by("-id").values_list("data", flat=True).first())
+    if last and last.get("from_owner"):
+        from django.contrib.auth import get_user_model
+
+        user = get_user_model().objects.filter(pk=last["from_owner"], is_active=True).first()
+        if user is not None:
+            return user
+    if level == Level.GRID:
+        user, got = on_duty_owner(appeal.grid)
+        return user if got == Level.GRID else None
+    return level_holder(level, grid_path=appeal.grid_path, place_path=appeal.place_path)
+
+
+# ---- numbers ----
+
+def _next_number(now) -> str:
+    """SQ + yyyymmdd (Asia/Shanghai) + the day's sequence, from a counter row locked by the update."""
+    day = timezone.localdate(now)
+    if not AppealCounter.objects.filter(day=day).update(last=F("last") + 1):
+        try:
+            with transaction.atomic():
+                AppealCounter.objects.create(day=day, last=1)
+        except IntegrityError:
+            AppealCounter.objects.filter(day=day).update(last=F("last") + 1)
+    last = AppealCounter.objects.values_list("last", flat=True).get(day=day)
+    return f"SQ{day:%Y%m%d}{last:06d}"
+
+
+# ---- submit ----
+
+def _category(value) -> Category:
+    if isinstance(value, Category):
+        cat = value
+    else:
+        cat = Category.objects.filter(code=str(value or "").strip()).first()
+    if cat is None or not cat.active:
+        raise ValidationFailed("bad_category", _("未知的诉求分类：%(code)s，请从列表中选择。") % {"code": value})
+    return cat
+
+
+def _locate(lon, lat) -> Grid:
+    if lon in (None, "") or lat in (None, ""):
+        raise ValidationFailed("point_required", _("请在地图上点选问题发生的位置，或使用“我的位置”。"))
+    try:
+        return grid_locate(lon, lat)
+    except NotFound as exc:
+        raise ValidationFailed("outside_grids", _("%(msg)s请在网格范围内重新选择位置。") % {"msg": exc.message}) from None
+
+
+def appeal_submit(*, actor, category, text, lon, lat, title="", urgency=Urgency.NORMAL, anonymous=False,
+                  source=Source.RESIDENT, idempotency_key=None, reporter_name="", reporter_phone="",
+                  consent_recorded=False, photos=()) -> Appeal:
+    """Submit an appeal. Its point picks the micro grid, whose on-duty worker becomes the owner (首问).
+
+    A retry with the same idempotency key by the same submitter returns the first appeal (with
+    `replayed = True`) and writes nothing, even when the two requests race: the unique constraint
+    decides and the loser reads the winner's row.
+    """
+    row = workflow.rows_for(workflow.NEW, Action.SUBMIT)[0]  # the table says who may submit, and into what
+    if not _signed_in(actor) or workflow.ANYONE not in row.roles:
+        raise PermissionDenied("login_required", _("请先登录再提交诉求。"))
+    key = None
+    if idempotency_key not in (None, ""):
+        key = str(idempotency_key).strip()
+        if not KEY_RE.match(key):
+            raise ValidationFailed("bad_idempotency_key", _("幂等键应为 1 至 64 个可见 ASCII 字符。"))
+
+    def replay():
+        existing = selectors.with_related().filter(submitted_by=actor, idempotency_key=key).first() if key else None
+        if existing is not None:
+            existing.replayed = True
+        return existing
+
+    def write() -> Appeal:
+        existing = replay()
+        if existing is not None:
+            return existing
+        cat = _category(category)
+        if urgency not in Urgency.values:
+            raise ValidationFailed("bad_urgency", _("紧急程度只能是“紧急”或“一般”。"))
+        body = _text(text, field_label=_("诉求内容"), max_len=TEXT_MAX)
+        head = _text(title, field_label=_("标题"), max_len=TITLE_MAX, required=False)
+        if not head:
+            head = body.splitlines()[0][:30]
+        if source not in Source.values:
+            raise ValidationFailed("bad_source", _("未知的诉求来源：%(s)s") % {"s": source})
+        grid = _locate(lon, lat)
+        probe = Appeal(grid_path=grid.path, place_path=grid.place_path)
+        reporter = actor
+        name = phone = ""
+        if source in ASSISTED_SOURCES or source in STAFF_SOURCES:
+            if not is_staff_in_scope(actor, probe):
+                raise PermissionDenied("forbidden", _("只有该网格所在社区的工作人员可以录入“%(source)s”来源的诉求。") % {
+                    "source": Source(source).label})
+        if source in ASSISTED_SOURCES:
+            reporter = None
+            name = _text(reporter_name, field_label=_("反映人姓名"), max_len=50)
+            phone = re.sub(r"[\s-]", "", reporter_phone or "")
+            if phone and not PHONE_RE.match(phone):
+                raise ValidationFailed("bad_phone", _("手机号应为 11 位数字，以 1 开头：%(value)s") % {
+                    "value": reporter_phone})
+            if not consent_recorded:
+                raise ValidationFailed("consent_required", _("代为录入须先征得反映人同意，并勾选“已征得同意”。"))
+        checked = _check_photos(None, photos)
+        owner, level = on_duty_owner(grid)
+        respond_h, resolve_h = cat.hours(urgency)
+        now = timezone.now()
+        respond_due = now + dt.timedelta(hours=respond_h)
+        try:
+            with transaction.atomic():  # a savepoint: a twin with the same key rolls back to here
+                appeal = Appeal.objects.create(
+                    number=_next_number(now), category=cat, urgency=urgency, title=head, text=body,
+                    lon=float(lon), lat=float(lat), grid=grid, community=grid.community, grid_path=grid.path,
+                    place_path=grid.place_path, source=source, reporter=reporter, submitted_by=actor,
+                    reporter_name_enc=pii.encrypt(name), reporter_name_masked=pii.mask_name(name),
+                    reporter_phone_enc=pii.encrypt(phone), reporter_phone_hash=pii.lookup_hash(phone),
+                    reporter_phone_masked=pii.mask_phone(phone), consent_recorded=bool(consent_recorded and name),
+                    anonymous=bool(anonymous), state=row.target, owner=owner, owner_level=level,
+                    submitted_at=now, updated_at=now, respond_due=respond_due,
+                    resolve_due=now + dt.timedelta(hours=resolve_h), step_due=respond_due, idempotency_key=key,
+                )
+        except IntegrityError:
+            existing = replay()
+            if existing is None:
+                raise
+            return existing
+        event = AppealEvent.objects.create(
+            appeal=appeal, at=now, actor=actor, action=Action.SUBMIT, from_state=row.source,
+            to_state=row.target, data={"source": source, "owner": owner.pk if owner else None,
+                                            "owner_level": level})
+        _store_photos(appeal, event, checked, actor, now)
+        audit.record(actor, "appeal.submit", appeal, after={
+            "number": appeal.number, "category": cat.code, "grid": grid.code, "source": source,
+            "owner": owner.pk if owner else None, "owner_level": level, "anonymous": appeal.anonymous,
+            "photos": len(checked)})
+        appeal = selectors.with_related().get(pk=appeal.pk)
+        appeal.replayed = False
+        return appeal
+
+    return _serialised(write)
+
+
+# ---- transitions ----
+
+@dataclass
+class Change:
+    fields: dict = field(default_factory=dict)
+    note: str = ""
+    data: dict = field(default_factory=dict)
+    after: Callable | None = None  # runs once the compare-and-set has won
+
+
+def _fresh(actor, appeal) -> Appeal:
+    if isinstance(appeal, Appeal):
+        return selectors.appeal_get_for(actor, appeal.pk)
+    return selectors.appeal_get_for(actor, appeal)
+
+
+def _stale(pk, actor) -> Conflict:
+    now = selectors.with_related().get(pk=pk)
+    return Conflict("stale", stale_message(), {"state": now.state, "version": now.version,
+                                               "allowed_actions": allowed_actions(actor, now)})
+
+
+def _pick(actor, appeal, action, data) -> workflow.Transition:
+    if action not in workflow.ACTIONS or action == Action.SUBMIT:
+        raise ValidationFailed("unknown_action", _("未知的操作：%(a)s") % {"a": action})
+    allowed = allowed_actions(actor, appeal)
+    hint = (_("当前可执行：%(list)s。") % {"list": _labels(allowed)}) if allowed else _("当前没有您可执行的操作。")
+    extra = {"state": appeal.state, "action": action, "allowed_actions": allowed}
+    rows = workflow.rows_for(appeal.state, action)
+    if not rows:
+        raise Conflict("transition_not_allowed", _("该诉求当前为「%(state)s」，不能%(action)s。%(hint)s") % {
+            "state": State(appeal.state).label, "action": ACTION_LABELS[action], "hint": hint}, extra)
+    rel = relations(actor, appeal)
+    mine = [r for r in rows if r.roles & rel]
+    if not mine:
+        raise PermissionDenied("forbidden", _("您没有权限对该诉求执行「%(action)s」。") % {
+            "action": ACTION_LABELS[action]}, extra)
+    ok = [r for r in mine if r.allows(appeal, data)]
+    if not ok:
+        reason = next((r.refusal for r in mine if r.refusal), None)
+        msg = str(reason) if reason else _("该诉求当前不能%(action)s。") % {"action": ACTION_LABELS[action]}
+        raise Conflict("transition_not_allowed", f"{msg}{hint}", extra)
+    return ok[0]
+
+
+def _version(value) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValidationFailed("bad_version", _("版本号必须是整数。")) from None
+
+
+def _transition(*, actor, appeal, action, version, data, prepare, photos=()) -> Appeal:
+    version = _version(version)
+
+    def run() -> Appeal:
+        a = _fresh(actor, appeal)
+        if version is not None and version != a.version:
+            raise _stale(a.pk, actor)
+        row = _pick(actor, a, action, data)
+        now = timezone.now()
+        change = prepare(a, row, data, now)
+        checked = _check_photos(a.pk, photos)
+        updated = Appeal.objects.filter(pk=a.pk, state=row.source, version=a.version).update(
+            state=row.target, version=F("version") + 1, updated_at=now, **change.fields)
+        if updated != 1:
+            raise _stale(a.pk, actor)
+        if change.after is not None:
+            change.after(a, now)
+        event = AppealEvent.objects.create(appeal=a, at=now, actor=_user_or_none(actor), action=action,
+                                           from_state=row.source, to_state=row.target, note=change.note,
+                                           data=change.data)
+        _store_photos(a, event, checked, actor, now)
+        audit.record(actor, f"appeal.{action}", a,
+                     before={"state": row.source, "version": a.version, "owner": a.owner_id,
+                             "owner_level": a.owner_level},
+                     after={"state": row.target, "version": a.version + 1, **change.data})
+        return selectors.with_related().get(pk=a.pk)
+
+    return _serialised(run)
+
+
+def _respond_deadline(a: Appeal, now):
+    respond_h, _resolve_h = a.category.hours(a.urgency)
+    return now + dt.timedelta(hours=respond_h)
+
+
+def appeal_accept(*, actor, appeal, version=None, note="") -> Appeal:
+    """Take the appeal on (受理): whoever accepts becomes its owner; the resolve deadline starts to count."""
+    def prepare(a, row, data, now):
+        note_ = _text(data["note"], field_label=_("说明"), max_len=REASON_MAX, required=False)
+        owner = _user_or_none(actor) or a.owner
+        return Change(
+            fields={"owner": owner, "accepted_at": a.accepted_at or now, "step_due": a.resolve_due},
+            note=note_, data={"owner": owner.pk if owner else None, "owner_level": a.owner_level})
+
+    return _transition(actor=actor, appeal=appeal, action=Action.ACCEPT, version=version, data={"note": note},
+                       prepare=prepare)
+
+
+def appeal_hand_on(*, actor, appeal, reason, version=None) -> Appeal:
+    """Hand the appeal up one level (grid → community → street), with a reason; counted."""
+    def prepare(a, row, data, now):
+        reason_ = _text(data["reason"], field_label=_("上报原因"), max_len=REASON_MAX)
+        to_level = LEVEL_UP[a.owner_level]
+        owner = level_holder(to_level, grid_path=a.grid_path, place_path=a.place_path)
+        if owner is None:
+            raise Conflict("no_handler", _("%(place)s没有%(level)s层级的处理人账号，无法上报；请联系管理员配置。") % {
+                "place": a.community.name, "level": Level(to_level).label})
+        return Change(
+            fields={"owner": owner, "owner_level": to_level, "handon_count": F("handon_count") + 1,
+                    "step_due": _respond_deadline(a, now)},
+            note=reason_,
+            data={"reason": reason_, "from_level": a.owner_level, "to_level": to_level,
+                  "from_owner": a.owner_id, "to_owner": owner.pk})
+
+    return _transition(actor=actor, appeal=appeal, action=Action.HAND_ON, version=version,
+                       data={"reason": reason}, prepare=prepare)
+
+
+def appeal_hand_back(*, actor, appeal, reason, version=None) -> Appeal:
+    """Send the appeal back down one level, with a reason; it lands accepted there and counts a bounce."""
+    def prepare(a, row, data, now):
+        reason_ = _text(data["reason"], field_label=_("退回原因"), max_len=REASON_MAX)
+        to_level = LEVEL_DOWN[a.owner_level]
+        owner = _owner_below(a, to_level)
+        if owner is None:
+            raise Conflict("no_handler", _("%(place)s没有%(level)s层级的处理人账号，无法退回。") % {
+                "place": a.community.name, "level": Level(to_level).label})
+        return Change(
+            fields={"owner": owner, "owner_level": to_level, "bounce_count": F("bounce_count") + 1,
+                    "accepted_at": a.accepted_at or now, "step_due": a.resolve_due},
+            note=reason_,
+            data={"reason": reason_, "from_level": a.owner_level, "to_level": to_level,
+                  "from_owner": a.owner_id, "to_owner": owner.pk})
+
+    return _transition(actor=actor, appeal=appeal, action=Action.HAND_BACK, version=version,
+                       data={"reason": reason}, prepare=prepare)
+
+
+def appeal_resolve(*, actor, appeal, note, version=None, photos=()) -> Appeal:
+    """Report the result (办结), with a note and optional result photos; the reporter rates next."""
+    def prepare(a, row, data, now):
+        note_ = _text(data["note"], field_label=_("办理结果"), max_len=TEXT_MAX)
+        return Change(fields={"resolved_at": now, "step_due": None}, note=note_, data={})
+
+    return _transition(actor=actor, appeal=appeal, action=Action.RESOLVE, version=version, data={"note": note},
+                       prepare=prepare, photos=photos)
+
+
+def _bool(value):
+    if isinstance(value, bool) or value is None:
+        return value
+    s = str(value).strip().lower()
+    if s in ("1", "true", "yes", "on", "是"):
+        return True
+    if s in ("0", "false", "no", "off", "否"):
+        return False
+    return None
+
+
+def appeal_rate(*, actor, appeal, resolved, satisfaction, comment="", version=None) -> Appeal:
+    """The reporter rates the result. Unsatisfied the first time reopens it for redo; then it is final."""
+    data = {"resolved": _bool(resolved), "satisfaction": satisfaction, "comment": comment}
+
+    def prepare(a, row, data, now):
+        if data["resolved"] is None:
+            raise ValidationFailed("resolved_required", _("请选择问题是否已解决。"))
+        if data["satisfaction"] not in Satisfaction.values:
+            raise ValidationFailed("bad_satisfaction", _("请选择满意、基本满意或不满意。"))
+        comment_ = _text(data["comment"], field_label=_("评价意见"), max_len=REASON_MAX, required=False)
+        fields = {"rating_resolved": data["resolved"], "satisfaction": data["satisfaction"],
+                  "rating_comment": comment_, "rated_at": now}
+        reopen = row.target == State.REOPENED
+        if reopen:
+            respond_h, resolve_h = a.category.hours(a.urgency)
+            fields.update(reopen_count=F("reopen_count") + 1, step_due=now + dt.timedelta(hours=respond_h),
+                          resolve_due=now + dt.timedelta(hours=resolve_h))
+        return Change(fields=fields, note=comment_,
+                      data={"resolved": data["resolved"], "satisfaction": data["satisfaction"], "reopen": reopen})
+
+    return _transition(actor=actor, appeal=appeal, action=Action.RATE, version=version, data=data, prepare=prepare)
+
+
+def appeal_close(*, actor, appeal, note="", version=None) -> Appeal:
+    """Close a rated appeal (staff, or the system)."""
+    def prepare(a, row, data, now):
+        return Change(fields={"closed_at": now, "step_due": None},
+                      note=_text(data["note"], field_label=_("说明"), max_len=REASON_MAX, required=False))
+
+    return _transition(actor=actor, appeal=appeal, action=Action.CLOSE, version=version, data={"note": note},
+                       prepare=prepare)
+
+
+def appeal_reject(*, actor, appeal, reason, redirect_to, version=None) -> Appeal:
+    """Decline an appeal out of scope, naming why and where the resident should turn instead."""
+    def prepare(a, row, data, now):
+        reason_ = _text(data["reason"], field_label=_("不予受理的理由"), max_len=REASON_MAX)
+        where = _text(data["redirect_to"], field_label=_("建议反映渠道（负责单位及联系方式）"), max_len=REDIRECT_MAX)
+        return Change(fields={"reject_reason": reason_, "redirect_to": where, "closed_at": now, "step_due": None},
+                      note=reason_, data={"reason": reason_, "redirect_to": where})
+
+    return _transition(actor=actor, appeal=appeal, action=Action.REJECT, version=version,
+                       data={"reason": reason, "redirect_to": redirect_to}, prepare=prepare)
+
+
+def appeal_merge(*, actor, appeal, into, version=None, note="") -> Appeal:
+    """Merge a duplicate into another open appeal of the same category; the target counts it."""
+    def prepare(a, row, data, now):
+        number = _text(data["into"], field_label=_("合并到的诉求编号"), max_len=20)
+        target = selectors.appeal_get_for(actor, number)
+        if target.pk == a.pk:
+            raise ValidationFailed("merge_self", _("不能把诉求合并到它自己。"))
+        if target.category_id != a.category_id:
+            raise ValidationFailed("merge_category", _("只能合并到同一分类的诉求（%(a)s ≠ %(b)s）。") % {
+                "a": a.category.name, "b": target.category.name})
+        if target.state not in OPEN_STATES:
+            raise ValidationFailed("merge_closed", _("诉求 %(n)s 已不在办理中，不能合并到它。") % {"n": target.number})
+        note_ = _text(data["note"], field_label=_("说明"), max_len=REASON_MAX, required=False)
+
+        def after(a, now):
+            # The target must still be open when we commit, and it learns it has one more reporter.
+            if not Appeal.objects.filter(pk=target.pk, state__in=OPEN_STATES).update(
+                    merged_count=F("merged_count") + 1):
+                raise Conflict("stale", _("诉求 %(n)s 刚刚已办结或关闭，不能合并到它。") % {"n": target.number})
+            AppealEvent.objects.create(appeal=target, at=now, actor=_user_or_none(actor), action="merged_in",
+                                       from_state=target.state, to_state=target.state, note=note_,
+                                       data={"from": a.number})
+
+        return Change(fields={"merged_into": target, "closed_at": now, "step_due": None}, note=note_,
+                      data={"into": target.number}, after=after)
+
+    return _transition(actor=actor, appeal=appeal, action=Action.MERGE, version=version,
+                       data={"into": into, "note": note}, prepare=prepare)
+
+
+TRANSITION_SERVICES = {
+    Action.ACCEPT: appeal_accept,
+    Action.HAND_ON: appeal_hand_on,
+    Action.HAND_BACK: appeal_hand_back,
+    Action.RESOLVE: appeal_resolve,
+    Action.RATE: appeal_rate,
+    Action.REJECT: appeal_reject,
+    Action.MERGE: appeal_merge,
+    Action.CLOSE: appeal_close,
+}
+
+
+def appeal_act(*, actor, appeal, action: str, version=None, **fields) -> Appeal:
+    """Dispatch one action by name (the API and the pages post actions by name)."""
+    service = TRANSITION_SERVICES.get(action)
+    if service is None:
+        raise ValidationFailed("unknown_action", _("未知的操作：%(a)s") % {"a": action})
+    kwargs = {k: fields.get(k, () if k == "photos" else "") for k in _ACTION_PARAMS[action]}
+    return service(actor=actor, appeal=appeal, version=version, **kwargs)
+
+
+_ACTION_PARAMS = {
+    Action.ACCEPT: ("note",),
+    Action.HAND_ON: ("reason",),
+    Action.HAND_BACK: ("reason",),
+    Action.RESOLVE: ("note", "photos"),
+    Action.RATE: ("resolved", "satisfaction", "comment"),
+    Action.REJECT: ("reason", "redirect_to"),
+    Action.MERGE: ("into", "note"),
+    Action.CLOSE: ("note",),
+}
+
+
+# ---- photos after submit ----
+
+def appeal_photo_add(*, actor, appeal, upload) -> AppealPhoto:
+    """Add a photo to an open appeal: its reporter, its owner or staff in scope; at most 9 in all."""
+    def run() -> AppealPhoto:
+        a = _fresh(actor, appeal)
+        rel = relations(actor, a)
+        if not ({workflow.REPORTER, workflow.OWNER} & rel or is_staff_in_scope(actor, a)):
+            raise PermissionDenied("forbidden", _("只有反映人和处理人可以为该诉求添加照片。"))
+        if a.state in TERMINAL_STATES:
+            raise Conflict("appeal_closed", _("该诉求已结束，不能再添加照片。"))
+        # Lock the appeal row (PostgreSQL) so two uploads cannot both pass the count.
+        Appeal.objects.select_for_update().filter(pk=a.pk).first()
+        checked = _check_photos(a.pk, [upload])
+        now = timezone.now()
+        event = AppealEvent.objects.create(appeal=a, at=now, actor=_user_or_none(actor), action="photo",
+                                           from_state=a.state, to_state=a.state, data={})
+        photo = _store_photos(a, event, checked, actor, now)[0]
+        audit.record(actor, "appeal.photo", a, after={"photo": photo.pk, "sha256": photo.sha256})
+        return photo
+
+    return _serialised(run)
+
+
+def photo_get_for(actor, appeal_number, photo_id) -> AppealPhoto:
+    appeal = selectors.appeal_get_for(actor, appeal_number)
+    photo = AppealPhoto.objects.filter(pk=photo_id, appeal=appeal).first()
+    if photo is None or not can_view(actor, appeal):
+        raise NotFound("photo_not_found", _("照片不存在。"))
+    return photo
+

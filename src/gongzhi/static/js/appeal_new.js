@@ -1,0 +1,66 @@
+// The appeal form's map: a click (or the browser's location) sets the hidden lon/lat fields and
+// shows which micro grid the point falls in. Works with no tile server (the grid outlines show).
+(function () {
+  const T = window.GZ_I18N;
+  const el = document.getElementById("pick-map");
+  const lonField = document.getElementById("id_lon");
+  const latField = document.getElementById("id_lat");
+  const status = document.getElementById("pick-status");
+  const map = L.map(el).setView([22.82, 108.33], 13);
+  if (el.dataset.tiles) L.tileLayer(el.dataset.tiles, { maxZoom: 19 }).addTo(map);
+  let marker = null;
+  let seq = 0;
+
+  function say(text, ok) {
+    status.textContent = text;
+    status.className = "pick-status " + (ok ? "ok" : "error");
+  }
+
+  async function pick(lat, lon) {
+    lon = Math.round(lon * 1e6) / 1e6;
+    lat = Math.round(lat * 1e6) / 1e6;
+    lonField.value = lon;
+    latField.value = lat;
+    if (marker) marker.setLatLng([lat, lon]); else marker = L.marker([lat, lon]).addTo(map);
+    const mine = ++seq;
+    say(T.checking, true);
+    try {
+      const r = await fetch("/api/v1/grids/locate?lon=" + lon + "&lat=" + lat);
+      if (mine !== seq) return;  // a later click won
+      if (r.ok) {
+        const g = await r.json();
+        say(T.picked + g.name + "（" + g.community.name + "）", true);
+      } else {
+        say(r.status === 404 ? T.outside : T.failed, false);
+      }
+    } catch (e) {
+      if (mine === seq) say(T.failed, false);
+    }
+  }
+
+  map.on("click", (e) => pick(e.latlng.lat, e.latlng.lng));
+
+  document.getElementById("use-my-location").addEventListener("click", () => {
+    if (!navigator.geolocation) { say(T.noGeo, false); return; }
+    say(T.locating, true);
+    navigator.geolocation.getCurrentPosition(
+      (pos) => { map.setView([pos.coords.latitude, pos.coords.longitude], 17); pick(pos.coords.latitude, pos.coords.longitude); },
+      () => say(T.noGeo, false),
+      { enableHighAccuracy: true, timeout: 10000 }
+    );
+  });
+
+  // Outlines of the micro grids, so people see where appeals can be placed. Clicks pass through.
+  fetch("/api/v1/grids.geojson?level=micro").then((r) => (r.ok ? r.json() : null)).then((fc) => {
+    if (!fc) return;
+    const layer = L.geoJSON(fc, { interactive: false, style: { color: "#2563eb", weight: 1, fillOpacity: 0.05 } }).addTo(map);
+    if (lonField.value && latField.value) {
+      pick(parseFloat(latField.value), parseFloat(lonField.value));
+      map.setView([parseFloat(latField.value), parseFloat(lonField.value)], 16);
+    } else if (fc.features.length) {
+      map.fitBounds(layer.getBounds());
+    }
+    el.dataset.ready = "1";
+  });
+  window.gzAppealMap = map;
+})();
