@@ -82,3 +82,52 @@ JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" +
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
 WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 64
 NOT_AN_IMAGE = b"<script>alert(1)</script> pretending to be photo.jpg"
+
+
+# ---- the whistle: departments and member units, their handlers, and an appeal at street level ----
+
+@pytest.fixture
+def depts(city):
+    """兴宁区's departments (城管局 with a 执法中队 under it, 市监局), a member unit in 北宁社区 and a
+    department of another district (青秀区), each with a handler; plus a community committee (not summonable)."""
+    from gongzhi.org.models import Organization, OrgKind
+    from gongzhi.places.models import PlaceKind
+    from tests.factories import place
+
+    tree = city.tree
+    qingxiu = place(PlaceKind.DISTRICT, "450103000000", "青秀区", tree["city"])
+    cg = Organization.objects.create(kind=OrgKind.DEPARTMENT, name="兴宁区城市管理局", place=tree["district"])
+    squad = Organization.objects.create(kind=OrgKind.DEPARTMENT, name="城管执法中队", parent=cg,
+                                        place=tree["district"])
+    sj = Organization.objects.create(kind=OrgKind.DEPARTMENT, name="兴宁区市场监督管理局", place=tree["district"])
+    unit = Organization.objects.create(kind=OrgKind.STATE_ENTERPRISE, name="南宁供电局兴宁供电分局",
+                                       place=tree["beining"])
+    committee = Organization.objects.create(kind=OrgKind.COMMUNITY_COMMITTEE, name="北宁社区党委",
+                                            place=tree["beining"])
+    far = Organization.objects.create(kind=OrgKind.DEPARTMENT, name="青秀区城市管理局", place=qingxiu)
+    return SimpleNamespace(
+        cg=cg, squad=squad, sj=sj, unit=unit, committee=committee, far=far, qingxiu=qingxiu,
+        h_cg=user("h_cg", ("department_handler", cg), first_name="覃城管"),
+        h_cg2=user("h_cg2", ("department_handler", cg), first_name="蒙城管"),
+        h_squad=user("h_squad", ("department_handler", squad), first_name="韦队长"),
+        h_sj=user("h_sj", ("department_handler", sj), first_name="黄市监"),
+        liaison=user("liaison", ("unit_liaison", unit), first_name="陆联络员"),
+        h_far=user("h_far", ("department_handler", far), first_name="梁青秀"),
+    )
+
+
+def at_street(city, accept=False, **kw):
+    """An appeal handed up grid → community → street (escalated, owned by the street officer)."""
+    a = submit(city.jumin, **kw)
+    a = services.appeal_hand_on(actor=city.gw1, appeal=a, reason="需社区协调")
+    a = services.appeal_accept(actor=city.cw, appeal=a)
+    a = services.appeal_hand_on(actor=city.cw, appeal=a, reason="涉及城管和市场监管，需街道吹哨")
+    if accept:
+        a = services.appeal_accept(actor=city.so, appeal=a)
+    return a
+
+
+def whistle(city, appeal, *orgs, **kw):
+    """The street officer summons the organisations with the category's default deadlines."""
+    return services.whistle_blow(actor=city.so, appeal=appeal, version=appeal.version,
+                                 summons=[{"organization_id": o.pk} for o in orgs], **kw)

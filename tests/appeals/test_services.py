@@ -114,6 +114,13 @@ def test_title_defaults_to_the_start_of_the_text(city):
     assert a.title == "小区门口路灯坏了一个月"
 
 
+def test_control_characters_are_dropped_on_every_backend(city):
+    # PostgreSQL refuses NUL in text; the service cleans it so both backends store the same.
+    a = submit(city.jumin, title="路灯\x00坏了", text="噪声\x00很大\x0b\n凌晨\x1f两点")
+    a.refresh_from_db()
+    assert (a.title, a.text) == ("路灯坏了", "噪声很大\n凌晨两点")
+
+
 def test_idempotent_retry_returns_the_first_appeal(city):
     a = submit(city.jumin, idempotency_key="k-123")
     b = submit(city.jumin, idempotency_key="k-123", text="重复提交")

@@ -42,18 +42,24 @@ RECIPES = {
 }
 
 
+# The whistle's rows (whistle, and the appeal's consequences of its work orders) have their recipes
+# in test_whistle_workflow.py, which drives them through the whistle and work-order services.
+WHISTLE_ACTIONS = {workflow.Action.WHISTLE, *workflow.AUTO_ACTIONS}
+ROWS = tuple(t for t in workflow.TABLE if t.action not in WHISTLE_ACTIONS)
+
+
 def _act(city, actor_name, appeal, action, fields):
     actor = getattr(city, actor_name)
     return services.appeal_act(actor=actor, appeal=appeal.number, action=action, version=appeal.version, **fields)
 
 
 def test_every_row_has_a_recipe_and_every_recipe_a_row():
-    rows = {(t.source, t.action, t.target) for t in workflow.TABLE}
+    rows = {(t.source, t.action, t.target) for t in ROWS}
     assert rows == set(RECIPES)
-    assert len(rows) == len(workflow.TABLE), "two rows with the same source, action and target"
+    assert len(rows) == len(ROWS), "two rows with the same source, action and target"
 
 
-@pytest.mark.parametrize("row", workflow.TABLE, ids=lambda t: f"{t.source or 'new'}-{t.action}-{t.target}")
+@pytest.mark.parametrize("row", ROWS, ids=lambda t: f"{t.source or 'new'}-{t.action}-{t.target}")
 def test_every_row_is_reachable(city, row):
     steps, who, fields = RECIPES[(row.source, row.action, row.target)]
     appeal = submit(city.jumin)

@@ -1,4 +1,5 @@
-"""Appeals in the JSON API: submit, list (scoped, keyset), read with timeline, act, photos.
+"""Appeals in the JSON API: submit, list (scoped, keyset), read with timeline, act, photos; the
+whistle and the work orders it creates (a department's inbox, report for duty, result, rating).
 
 Thin: parse, call a service or selector, shape the answer with present.py. Refusals come out
 through the GongzhiError handler as {"error": {"code", "message", …}} with their status; a
@@ -7,13 +8,18 @@ transition refused by the table carries `allowed_actions`.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+
+import pydantic
 from django.http import FileResponse
 from django.utils.translation import gettext as _
 from ninja import File, Router, Schema, Status
+from ninja.errors import ValidationError
 from ninja.files import UploadedFile
 
 from gongzhi.api import AUTH
-from gongzhi.core.errors import NotFound
+from gongzhi.core.errors import NotFound, PermissionDenied
 
 from . import present, selectors, services
 from .models import Source, State
@@ -30,7 +36,7 @@ def _out(request, appeal, *, detail=False) -> dict:
     if not detail:
         return present.appeal_out(request.user, appeal, photo_url=api_photo_url)
     return present.appeal_out(request.user, appeal, photo_url=api_photo_url, events=selectors.timeline(appeal),
-                              photos=selectors.photos_of(appeal))
+                              photos=selectors.photos_of(appeal), work_orders=selectors.work_orders_of(appeal))
 
 
 class AppealIn(Schema):
@@ -101,6 +107,28 @@ class ActionIn(Schema):
     into: str = ""
 
 
+class SummonsIn(Schema):
+    organization_id: int
+    # ISO 8601; without an offset the time is Asia/Shanghai. Left out: the category's default.
+    report_due: dt.datetime | None = None
+    resolve_due: dt.datetime | None = None
+
+
+class WhistleIn(Schema):
+    version: int
+    note: str = ""
+    summons: list[SummonsIn]
+
+
+# Declared before /appeals/{number}/{action} so that it is matched first.
+@router.post("/appeals/{number}/whistle", auth=AUTH,
+             summary="Blow the whistle: summon departments or member units, each with its deadlines (street officer)")
+def appeal_whistle(request, number: str, body: WhistleIn):
+    appeal = services.whistle_blow(actor=request.user, appeal=number, note=body.note, version=body.version,
+                                   summons=[s.dict() for s in body.summons])
+    return _out(request, appeal, detail=True)
+
+
 @router.post("/appeals/{number}/{action}", auth=AUTH,
              summary="Take an action: accept, hand_on, hand_back, resolve, rate, reject, merge, close")
 def appeal_act(request, number: str, action: str, body: ActionIn):
@@ -110,3 +138,84 @@ def appeal_act(request, number: str, action: str, body: ActionIn):
     fields = body.dict(exclude={"version"})
     appeal = services.appeal_act(actor=request.user, appeal=number, action=action, version=body.version, **fields)
     return _out(request, appeal, detail=True)
+
+
+# ---- work orders ----
+
+def _wo_out(request, wo, *, detail=False) -> dict:
+    photos = selectors.work_order_photos(wo) if detail else None
+    return present.work_order_out(request.user, wo, photo_url=api_photo_url, photos=photos)
+
+
+@router.get("/workorders", auth=AUTH,
+            summary="My organisations' work orders, due soonest first, keyset-paginated on (due, id)")
+def work_order_list(request, state: str = "open", after: str = "", limit: int = 50):
+    if not selectors.has_work_order_inbox(request.user):
+        raise PermissionDenied("forbidden", _("工单待办只对职能部门和成员单位的经办人开放。"))
+    rows, next_after = selectors.due_keyset_page(selectors.work_order_inbox(request.user, state), after=after,
+                                                 limit=limit)
+    return {"items": [_wo_out(request, wo) for wo in rows], "next_after": next_after}
+
+
+@router.get("/workorders/{work_order_id}", auth=AUTH, summary="One work order with the actions I may take")
+def work_order_detail(request, work_order_id: int):
+    return _wo_out(request, selectors.work_order_get_for(request.user, work_order_id), detail=True)
+
+
+class WorkOrderActionIn(Schema):
+    version: int
+    note: str = ""
+    reason: str = ""
+    speed: int | None = None
+    result: int | None = None
+    comment: str = ""
+
+
+class ResolveIn(Schema):
+    version: int
+    note: str = ""
+
+
+_RESOLVE_BODY = {
+    "requestBody": {"required": True, "content": {
+        "application/json": {"schema": {"type": "object", "required": ["version", "note"], "properties": {
+            "version": {"type": "integer"}, "note": {"type": "string"}}}},
+        "multipart/form-data": {"schema": {"type": "object", "required": ["version", "note"], "properties": {
+            "version": {"type": "integer"}, "note": {"type": "string"},
+            "photos": {"type": "array", "items": {"type": "string", "format": "binary"}}}}},
+    }},
+}
+
+
+# Declared before /workorders/{id}/{action}: the result may come as JSON, or as a multipart form
+# with result photos (JPEG, PNG or WebP, ≤ 5 MB each, ≤ 9 per work order).
+@router.post("/workorders/{work_order_id}/resolve", auth=AUTH, openapi_extra=_RESOLVE_BODY,
+             summary="Submit the result (JSON, or multipart with photos)")
+def work_order_resolve(request, work_order_id: int):
+    if request.content_type == "multipart/form-data":
+        raw, photos = request.POST.dict(), request.FILES.getlist("photos")
+    else:
+        try:
+            raw = json.loads(request.body or b"{}")
+        except ValueError:
+            raw = None
+        photos = ()
+    try:
+        body = ResolveIn.model_validate(raw if isinstance(raw, dict) else {})
+    except pydantic.ValidationError as exc:
+        raise ValidationError(exc.errors(include_url=False, include_context=False, include_input=False)) from None
+    wo = services.summons_resolve(actor=request.user, work_order=work_order_id, note=body.note,
+                                  version=body.version, photos=photos)
+    return _wo_out(request, wo, detail=True)
+
+
+@router.post("/workorders/{work_order_id}/{action}", auth=AUTH,
+             summary="Act on a work order: report (报到), return (not ours), cancel (street), rate (street)")
+def work_order_act(request, work_order_id: int, action: str, body: WorkOrderActionIn):
+    if action not in services.SUMMONS_SERVICES:
+        raise NotFound("unknown_action", _("未知的操作：%(a)s") % {"a": action},
+                       {"actions": list(services.SUMMONS_SERVICES)})
+    fields = body.dict(exclude={"version"})
+    wo = services.summons_act(actor=request.user, work_order=work_order_id, action=action, version=body.version,
+                              **fields)
+    return _wo_out(request, wo, detail=True)

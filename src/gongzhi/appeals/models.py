@@ -1,4 +1,4 @@
-"""Appeals (诉求) with their categories, append-only timeline and photos.
+"""Appeals (诉求) with their categories, append-only timeline and photos; whistles and work orders.
 
 The models hold data and the invariants the database can enforce (unique numbers, one appeal per
 idempotency key and submitter, counters never negative). Flows live in services.py, and which
@@ -243,6 +243,120 @@ class AppealPhoto(models.Model):
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="+")
     uploaded_at = models.DateTimeField()
+    # A department's result photo belongs to its work order (at most 9 per work order, not per appeal).
+    work_order = models.ForeignKey("WhistleSummons", null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="photos")
 
     class Meta:
         ordering = ["id"]
+
+
+class Whistle(models.Model):
+    """A street officer blows the whistle (吹哨) on an appeal: one or more organisations are summoned."""
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.PROTECT, related_name="whistles")
+    blown_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.appeal.number} #{self.pk}"
+
+
+class SummonsState(models.TextChoices):
+    SUMMONED = "summoned", _("待报到")
+    REPORTED = "reported", _("已报到")
+    RESOLVED = "resolved", _("已办结")
+    RETURNED = "returned", _("已退回")
+    CANCELLED = "cancelled", _("已撤销")
+
+
+# A work order still to be worked on; and the ones that no longer count toward the appeal's result.
+SUMMONS_OPEN_STATES = (SummonsState.SUMMONED, SummonsState.REPORTED)
+SUMMONS_DROPPED_STATES = (SummonsState.RETURNED, SummonsState.CANCELLED)
+RATING_MIN, RATING_MAX = 1, 5
+
+
+class WhistleSummons(models.Model):
+    """One summoned organisation's share of an appeal: the work order (工单) in its inbox.
+
+    summoned → reported (报到) → resolved (result submitted); or returned (not theirs, with a
+    reason) or cancelled by the street. Transitions live in workflow.SUMMONS_TABLE; every change is
+    a compare-and-set on `version`. The street rates the result once it is resolved (reverse
+    evaluation): speed and result, 1–5 each.
+    """
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.PROTECT, related_name="work_orders")
+    whistle = models.ForeignKey(Whistle, on_delete=models.PROTECT, related_name="summons")
+    assignee = models.ForeignKey("org.Organization", on_delete=models.PROTECT, related_name="work_orders")
+    # A copy of the assignee's organisation path: "work orders in my department" is a prefix query.
+    assignee_path = models.CharField(max_length=255)
+    state = models.CharField(max_length=16, choices=SummonsState.choices, default=SummonsState.SUMMONED)
+    version = models.PositiveIntegerField(default=1)
+    # The appeal's reopen_count when summoned. The appeal resolves when every work order of the
+    # current round is resolved: a reopened appeal's new whistle is not satisfied by the old results.
+    round = models.PositiveSmallIntegerField(default=0)
+
+    summoned_at = models.DateTimeField()
+    report_due = models.DateTimeField()
+    resolve_due = models.DateTimeField()
+    # The deadline of the pending step (report, then resolve); kept at the last one once finished,
+    # so the inbox can sort and keyset-paginate on (step_due, id) without nulls.
+    step_due = models.DateTimeField()
+    reported_at = models.DateTimeField(null=True, blank=True)
+    reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    result_note = models.TextField(blank=True)
+    # Returned (by the organisation) or cancelled (by the street): when and why.
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+    reason = models.TextField(blank=True)
+
+    rating_speed = models.PositiveSmallIntegerField(null=True, blank=True)
+    rating_result = models.PositiveSmallIntegerField(null=True, blank=True)
+    rating_comment = models.TextField(blank=True)
+    rated_at = models.DateTimeField(null=True, blank=True)
+    rated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="+")
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("工单")
+        verbose_name_plural = _("工单")
+        constraints = [
+            models.UniqueConstraint(fields=["whistle", "assignee"], name="summons_once_per_whistle"),
+            # An organisation holds at most one open work order per appeal.
+            models.UniqueConstraint(fields=["appeal", "assignee"], condition=Q(state__in=SUMMONS_OPEN_STATES),
+                                    name="summons_one_open_per_appeal"),
+            models.CheckConstraint(condition=Q(resolve_due__gte=models.F("report_due")),
+                                   name="summons_resolve_after_report"),
+            models.CheckConstraint(
+                condition=(Q(rating_speed__isnull=True, rating_result__isnull=True)
+                           | Q(rating_speed__gte=RATING_MIN, rating_speed__lte=RATING_MAX,
+                               rating_result__gte=RATING_MIN, rating_result__lte=RATING_MAX,
+                               state=SummonsState.RESOLVED)),
+                name="summons_rating_1_to_5_when_resolved"),
+        ]
+        indexes = [
+            models.Index(fields=["assignee_path", "step_due", "id"], name="summons_inbox"),
+            models.Index(fields=["state", "step_due"], name="summons_state_due"),
+            models.Index(fields=["appeal", "state"], name="summons_appeal_state"),
+        ]
+
+    def __str__(self):
+        return f"{self.appeal.number} → {self.assignee}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in SUMMONS_OPEN_STATES
+
+
+# The glossary's other name for one summons: a work order (工单).
+WorkOrder = WhistleSummons

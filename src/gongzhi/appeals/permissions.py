@@ -2,8 +2,8 @@
 
 Scopes come only from `core.scopes.scopes_of(user)` (loaded once per request): a grid scope
 covers an appeal whose micro grid path starts with it, a place scope one whose community path
-starts with it. Organisation scopes (departments, units) reach appeals through work orders, which
-come with the whistle slice.
+starts with it. Organisation scopes (department handlers, unit liaisons) reach work orders whose
+summoned organisation's path starts with theirs, and through them the appeals they were summoned to.
 """
 
 from __future__ import annotations
@@ -13,13 +13,16 @@ from django.db.models import Q
 from gongzhi.core.scopes import scopes_of
 
 from . import workflow
-from .workflow import ANYONE, LEVEL_ROLE, LEVEL_STAFF, OWNER, REPORTER, SYSTEM
+from .models import WhistleSummons
+from .workflow import ANYONE, ASSIGNEE, LEVEL_ROLE, LEVEL_STAFF, OWNER, REPORTER, STREET_OFFICER, SYSTEM
 
 # Roles whose scope lets them read the appeals inside it.
 VIEW_ROLES = frozenset({"grid_worker", "community_worker", "street_officer", "district_admin", "auditor"})
 # Roles that act on appeals (assisted entry, patrol reports, inboxes).
 STAFF_ROLES = frozenset({"grid_worker", "community_worker", "street_officer"})
 ROLE_LEVEL = {role: level for level, role in LEVEL_ROLE.items()}
+# Roles held on an organisation that answer whistles: report for duty, submit results.
+ORG_ROLES = frozenset({"department_handler", "unit_liaison"})
 
 
 def _signed_in(user) -> bool:
@@ -68,6 +71,25 @@ def relations(actor, appeal) -> set[str]:
     return rel
 
 
+def org_scopes(actor) -> list:
+    """The actor's department-handler / unit-liaison scopes (organisation paths)."""
+    if not _signed_in(actor):
+        return []
+    return [s for s in scopes_of(actor) if s.kind == "org" and s.role in ORG_ROLES]
+
+
+def assignee_q(actor) -> Q:
+    """A filter on WhistleSummons: work orders summoning the actor's organisations (or ones below them)."""
+    q = Q(pk__in=[])
+    for s in org_scopes(actor):
+        q |= Q(assignee_path__startswith=s.path)
+    return q
+
+
+def is_assignee(actor, work_order) -> bool:
+    return any(work_order.assignee_path.startswith(s.path) for s in org_scopes(actor))
+
+
 def can_view(actor, appeal) -> bool:
     if actor is None:
         return True  # the system
@@ -77,7 +99,10 @@ def can_view(actor, appeal) -> bool:
         return True
     if actor.pk in (appeal.reporter_id, appeal.owner_id, appeal.submitted_by_id):
         return True
-    return bool(roles_covering(actor, appeal) & VIEW_ROLES)
+    if roles_covering(actor, appeal) & VIEW_ROLES:
+        return True
+    # An organisation summoned to the appeal (whatever became of its work order) may read it.
+    return bool(org_scopes(actor)) and WhistleSummons.objects.filter(assignee_q(actor), appeal_id=appeal.pk).exists()
 
 
 def visible_q(actor) -> Q:
@@ -90,6 +115,8 @@ def visible_q(actor) -> Q:
     for s in scopes_of(actor):
         if s.role in VIEW_ROLES:
             q |= scope_q(s)
+    if org_scopes(actor):
+        q |= Q(pk__in=WhistleSummons.objects.filter(assignee_q(actor)).values("appeal_id"))
     return q
 
 
@@ -112,3 +139,63 @@ def allowed_actions(actor, appeal) -> list[str]:
         if t.source == appeal.state and t.roles & rel and t.allows(appeal) and t.action not in out:
             out.append(t.action)
     return out
+
+
+# ---- work orders ----
+
+def summons_relations(actor, work_order) -> set[str]:
+    """The actor's relations to a work order, in the vocabulary of workflow.SUMMONS_TABLE's roles."""
+    if actor is None:
+        return {SYSTEM}
+    if not _signed_in(actor):
+        return set()
+    rel = {ANYONE}
+    if getattr(actor, "is_superuser", False):
+        rel.add(SYSTEM)
+    if is_assignee(actor, work_order):
+        rel.add(ASSIGNEE)
+    if STREET_OFFICER in roles_covering(actor, work_order.appeal):
+        rel.add(STREET_OFFICER)
+    return rel
+
+
+def can_view_work_order(actor, work_order) -> bool:
+    """The summoned organisation, and staff whose place scope covers the appeal. Another organisation
+    summoned to the same appeal sees the appeal, not this work order."""
+    if actor is None:
+        return True
+    if not _signed_in(actor):
+        return False
+    if actor.is_superuser or is_assignee(actor, work_order):
+        return True
+    return bool(roles_covering(actor, work_order.appeal) & VIEW_ROLES)
+
+
+def work_order_visible_q(actor) -> Q:
+    """A filter on WhistleSummons matching exactly what can_view_work_order allows."""
+    if actor is None or getattr(actor, "is_superuser", False):
+        return Q()
+    if not _signed_in(actor):
+        return Q(pk__in=[])
+    q = assignee_q(actor)
+    for s in scopes_of(actor):
+        if s.role in VIEW_ROLES:
+            if s.kind == "grid":
+                q |= Q(appeal__grid_path__startswith=s.path)
+            elif s.kind == "place":
+                q |= Q(appeal__place_path__startswith=s.path)
+    return q
+
+
+def allowed_work_order_actions(actor, work_order) -> list[str]:
+    """What the actor may do to the work order now, in table order (the page and the API render these)."""
+    rel = summons_relations(actor, work_order)
+    out = []
+    for t in workflow.SUMMONS_TABLE:
+        if t.source == work_order.state and t.roles & rel and t.allows(work_order) and t.action not in out:
+            out.append(t.action)
+    return out
+
+
+def can_whistle(actor, appeal) -> bool:
+    return workflow.Action.WHISTLE in allowed_actions(actor, appeal)

@@ -11,14 +11,30 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .models import Level, Satisfaction, Source, State, Urgency
-from .permissions import allowed_actions, reporter_visible
-from .workflow import ACTION_LABELS
+from .models import SUMMONS_OPEN_STATES, Level, Satisfaction, Source, State, SummonsState, Urgency
+from .permissions import (
+    VIEW_ROLES,
+    allowed_actions,
+    allowed_work_order_actions,
+    reporter_visible,
+    roles_covering,
+)
+from .workflow import (
+    ACTION_LABELS,
+    SUMMONS_ACTION_LABELS,
+    SUMMONS_EVENT_LABELS,
+    SUMMONS_EVENTS,
+    SummonsAction,
+)
 
 # Event data that may be shown (the rest holds user ids for the system's own use).
 SHOWN_DATA = ("reason", "redirect_to", "from_level", "to_level", "resolved", "satisfaction", "reopen", "into",
-              "from", "source", "owner_level")
-EXTRA_EVENT_LABELS = {"photo": gettext_lazy("添加照片"), "merged_in": gettext_lazy("并入重复诉求")}
+              "from", "source", "owner_level", "organizations", "organization", "work_order", "order_from",
+              "order_to", "speed", "result", "deadlines")
+EXTRA_EVENT_LABELS = {"photo": gettext_lazy("添加照片"), "merged_in": gettext_lazy("并入重复诉求"),
+                      **SUMMONS_EVENT_LABELS}
+# The street's rating of a department is internal (reverse evaluation): staff see it, the reporter does not.
+STAFF_ONLY_EVENTS = {SUMMONS_EVENTS[SummonsAction.RATE]}
 
 
 def user_name(user) -> str:
@@ -60,7 +76,23 @@ def _shown_data(data: dict) -> dict:
             out[key + "_label"] = str(Level(out[key]).label)
     if out.get("satisfaction") in Satisfaction.values:
         out["satisfaction_label"] = str(Satisfaction(out["satisfaction"]).label)
+    for key in ("order_from", "order_to"):
+        if out.get(key) in SummonsState.values:
+            out[key + "_label"] = str(SummonsState(out[key]).label)
     return out
+
+
+def sees_staff_events(viewer, appeal) -> bool:
+    if viewer is None or getattr(viewer, "is_superuser", False):
+        return True
+    return bool(roles_covering(viewer, appeal) & VIEW_ROLES)
+
+
+def visible_events(viewer, appeal, events) -> list:
+    """The timeline as this viewer may read it (the street's ratings of departments are for staff)."""
+    if sees_staff_events(viewer, appeal):
+        return list(events)
+    return [e for e in events if e.action not in STAFF_ONLY_EVENTS]
 
 
 def event_out(viewer, appeal, event, photo_url) -> dict:
@@ -85,7 +117,7 @@ def is_overdue(appeal, now=None) -> bool:
     return bool(appeal.step_due and appeal.step_due < (now or timezone.now()))
 
 
-def appeal_out(viewer, appeal, *, photo_url, events=None, photos=None) -> dict:
+def appeal_out(viewer, appeal, *, photo_url, events=None, photos=None, work_orders=None) -> dict:
     out = {
         "number": appeal.number,
         "category": {"code": appeal.category.code, "name": appeal.category.name},
@@ -131,5 +163,61 @@ def appeal_out(viewer, appeal, *, photo_url, events=None, photos=None) -> dict:
     if photos is not None:
         out["photos"] = [photo_url(appeal, p) for p in photos]
     if events is not None:
-        out["timeline"] = [event_out(viewer, appeal, e, photo_url) for e in events]
+        out["timeline"] = [event_out(viewer, appeal, e, photo_url) for e in visible_events(viewer, appeal, events)]
+    if work_orders is not None:
+        staff = sees_staff_events(viewer, appeal)
+        out["work_orders"] = [work_order_out(viewer, wo, photo_url=photo_url, photos=list(wo.photos.all()),
+                                             with_appeal=False, with_rating=staff) for wo in work_orders]
     return out
+
+
+def is_work_order_overdue(wo, now=None) -> bool:
+    return wo.state in SUMMONS_OPEN_STATES and wo.step_due < (now or timezone.now())
+
+
+def work_order_out(viewer, wo, *, photo_url, photos=None, with_appeal=True, with_rating=True) -> dict:
+    """One work order as the viewer sees it: the organisation's share of an appeal."""
+    out = {
+        "id": wo.id,
+        "appeal_number": wo.appeal.number,
+        "organization": {"id": wo.assignee_id, "name": wo.assignee.name, "kind": wo.assignee.kind},
+        "state": wo.state,
+        "state_label": str(SummonsState(wo.state).label),
+        "version": wo.version,
+        "round": wo.round,
+        "summoned_at": _iso(wo.summoned_at),
+        "summoned_by": user_name(wo.whistle.blown_by),
+        "whistle_note": wo.whistle.note,
+        "report_due": _iso(wo.report_due),
+        "resolve_due": _iso(wo.resolve_due),
+        "step_due": _iso(wo.step_due),
+        "overdue": is_work_order_overdue(wo),
+        "reported_at": _iso(wo.reported_at),
+        "resolved_at": _iso(wo.resolved_at),
+        "result_note": wo.result_note,
+        "closed_at": _iso(wo.closed_at),
+        "reason": wo.reason,
+        "allowed_actions": allowed_work_order_actions(viewer, wo),
+    }
+    if with_rating:
+        out["rating"] = None if wo.rating_speed is None else {
+            "speed": wo.rating_speed, "result": wo.rating_result, "comment": wo.rating_comment,
+            "rated_at": _iso(wo.rated_at)}
+    if photos is not None:
+        out["photos"] = [photo_url(wo.appeal, p) for p in photos]
+    if with_appeal:
+        a = wo.appeal
+        out["appeal"] = {
+            "number": a.number, "title": a.title, "text": a.text,
+            "category": {"code": a.category.code, "name": a.category.name},
+            "urgency": a.urgency, "urgency_label": str(Urgency(a.urgency).label),
+            "state": a.state, "state_label": str(State(a.state).label),
+            "grid": {"code": a.grid.code, "name": a.grid.name},
+            "community": {"code": a.community.code, "name": a.community.name},
+            "lon": a.lon, "lat": a.lat,
+        }
+    return out
+
+
+def work_order_action_label(action: str) -> str:
+    return str(SUMMONS_ACTION_LABELS.get(action, action))

@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import F, Prefetch, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from gongzhi.core.errors import NotFound
+from gongzhi.core.errors import NotFound, ValidationFailed
 from gongzhi.core.scopes import scopes_of
+from gongzhi.org.models import UNIT_KINDS, Organization, OrgKind
+from gongzhi.places.models import Place, PlaceKind
 
-from .models import OPEN_STATES, Appeal, AppealEvent, AppealPhoto, Category
-from .permissions import ROLE_LEVEL, can_view, scope_q, visible_q
+from .models import (
+    OPEN_STATES,
+    SUMMONS_OPEN_STATES,
+    Appeal,
+    AppealEvent,
+    AppealPhoto,
+    Category,
+    SummonsState,
+    WhistleSummons,
+)
+from .permissions import (
+    ROLE_LEVEL,
+    assignee_q,
+    can_view,
+    can_view_work_order,
+    org_scopes,
+    scope_q,
+    visible_q,
+    work_order_visible_q,
+)
 
 _RELATED = ("category", "grid", "community", "owner", "reporter", "merged_into")
 
@@ -75,3 +98,101 @@ def photos_of(appeal):
 
 def categories():
     return list(Category.objects.filter(active=True).order_by("sort", "id"))
+
+
+# ---- work orders ----
+
+_WO_RELATED = ("appeal", "appeal__category", "appeal__grid", "appeal__community", "assignee", "whistle",
+               "whistle__blown_by")
+# Organisations a street may summon: departments and member units (not the party committees).
+SUMMONABLE_KINDS = tuple(sorted(k for k in UNIT_KINDS if k != OrgKind.COMMUNITY_COMMITTEE))
+
+
+def work_orders_with_related():
+    return WhistleSummons.objects.select_related(*_WO_RELATED)
+
+
+def work_orders_visible_to(actor):
+    return work_orders_with_related().filter(work_order_visible_q(actor))
+
+
+def work_order_get_for(actor, work_order_id) -> WhistleSummons:
+    """One work order, or the same 404 for "missing" and "not yours"."""
+    try:
+        pk = int(work_order_id)
+    except (TypeError, ValueError):
+        pk = None
+    wo = work_orders_with_related().filter(pk=pk).first() if pk else None
+    if wo is None or not can_view_work_order(actor, wo):
+        raise NotFound("work_order_not_found", _("工单 %(id)s 不存在或您无权查看。") % {"id": work_order_id})
+    return wo
+
+
+INBOX_STATES = {"open": SUMMONS_OPEN_STATES, "all": tuple(SummonsState.values)}
+
+
+def work_order_inbox(actor, state: str = "open"):
+    """Work orders summoning the actor's organisations; the most urgent pending step first."""
+    states = INBOX_STATES.get(state) or ((state,) if state in SummonsState.values else None)
+    if states is None:
+        raise ValidationFailed("bad_state", _("未知的工单状态：%(s)s") % {"s": state})
+    qs = work_orders_with_related().filter(state__in=states)
+    if not getattr(actor, "is_superuser", False):
+        qs = qs.filter(assignee_q(actor))
+    return qs.order_by("step_due", "id")
+
+
+def has_work_order_inbox(actor) -> bool:
+    return getattr(actor, "is_superuser", False) or bool(org_scopes(actor))
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _cursor(wo) -> str:
+    return f"{(wo.step_due - _EPOCH) // dt.timedelta(microseconds=1)}_{wo.pk}"
+
+
+def due_keyset_page(qs, *, after: str | None, limit: int):
+    """Due soonest first, keyset on (step_due, id): constant cost at any depth."""
+    limit = max(1, min(int(limit or 50), 200))
+    if after:
+        try:
+            micros, pk = (int(x) for x in str(after).split("_", 1))
+            due = _EPOCH + dt.timedelta(microseconds=micros)
+        except (TypeError, ValueError, OverflowError):
+            raise ValidationFailed("bad_cursor", _("分页游标无效，请从第一页重新开始。")) from None
+        qs = qs.filter(Q(step_due__gt=due) | Q(step_due=due, id__gt=pk))
+    rows = list(qs.order_by("step_due", "id")[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (_cursor(rows[-1]) if more and rows else None)
+
+
+def work_orders_of(appeal) -> list[WhistleSummons]:
+    """An appeal's work orders, oldest first, with their organisations and result photos."""
+    return list(WhistleSummons.objects.filter(appeal=appeal).select_related("assignee", "whistle__blown_by", "appeal")
+                .prefetch_related(Prefetch("photos", queryset=AppealPhoto.objects.order_by("id")))
+                .order_by("id"))
+
+
+def work_order_photos(work_order) -> list[AppealPhoto]:
+    return list(AppealPhoto.objects.filter(work_order=work_order).order_by("id"))
+
+
+def district_of(appeal) -> Place | None:
+    parts = [p for p in appeal.place_path.split("/") if p]
+    ancestors = ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+    return Place.objects.filter(kind=PlaceKind.DISTRICT, path__in=ancestors).first()
+
+
+def summonable_organizations(appeal):
+    """Departments and member units of the appeal's district (or, without a district, its street's tree)."""
+    district = district_of(appeal)
+    root = district.path if district is not None else appeal.place_path
+    return (Organization.objects.filter(kind__in=SUMMONABLE_KINDS, place_path__startswith=root)
+            .order_by("kind", "name", "id"))
+
+
+def is_overdue_work_order(wo, now=None) -> bool:
+    return wo.state in SUMMONS_OPEN_STATES and wo.step_due < (now or timezone.now())

@@ -1,10 +1,13 @@
-"""Appeal pages: submit on the map, my appeals, the inbox, and one appeal with the actions I may take.
+"""Appeal pages: submit on the map, my appeals, the inbox, and one appeal with the actions I may take;
+the whistle form, a department's work-order inbox, one work order, and the street's rating form.
 
 Thin: parse, call a service or selector, render. Action buttons come from allowed_actions (the
 workflow table), so a page never offers what the service would refuse.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 from django.conf import settings
 from django.contrib import messages
@@ -13,6 +16,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -20,11 +24,12 @@ from django.views.decorators.http import require_POST
 
 from gongzhi.core.errors import GongzhiError, PermissionDenied
 from gongzhi.core.scopes import scopes_of
+from gongzhi.org.models import OrgKind
 
 from . import present, selectors, services
 from .forms import AppealForm, RatingChoices
-from .permissions import ROLE_LEVEL, allowed_actions
-from .workflow import ACTION_LABELS, Action
+from .permissions import ROLE_LEVEL, allowed_actions, allowed_work_order_actions, can_view_work_order
+from .workflow import ACTION_LABELS, SUMMONS_ACTION_LABELS, Action, SummonsAction
 
 # The inputs each action's form shows: (name, label, widget, required, choices).
 ACTION_FIELDS = {
@@ -89,15 +94,19 @@ def appeal_inbox(request):
     return render(request, "appeals/inbox.html", {"page": page, "rows": rows})
 
 
-def _detail_context(request, appeal, *, error=None, posted_action=None, posted=None):
+def _detail_context(request, appeal, *, error=None, posted_action=None, posted=None, whistle_rows=None):
     actions = []
-    for name in allowed_actions(request.user, appeal):
+    allowed = allowed_actions(request.user, appeal)
+    for name in allowed:
         actions.append({
             "name": name, "label": ACTION_LABELS[name], "fields": ACTION_FIELDS.get(name, []),
             "folded": name in FOLDED and name != posted_action,
-            "url": reverse("appeals:act", args=[appeal.number, name]),
+            "url": (reverse("appeals:whistle", args=[appeal.number]) if name == Action.WHISTLE
+                    else reverse("appeals:act", args=[appeal.number, name])),
         })
-    events = selectors.timeline(appeal)
+    events = present.visible_events(request.user, appeal, selectors.timeline(appeal))
+    work_orders = selectors.work_orders_of(appeal)
+    staff = present.sees_staff_events(request.user, appeal)
     return {
         "appeal": appeal,
         "view": present.appeal_out(request.user, appeal, photo_url=page_photo_url,
@@ -107,7 +116,33 @@ def _detail_context(request, appeal, *, error=None, posted_action=None, posted=N
         "error": error,
         "posted": posted or {},
         "tile_url": settings.MAP_TILE_URL,
+        "work_orders": [(wo, present.work_order_out(request.user, wo, photo_url=page_photo_url,
+                                                    photos=list(wo.photos.all()), with_appeal=False,
+                                                    with_rating=staff), can_view_work_order(request.user, wo))
+                        for wo in work_orders],
+        "whistle": _whistle_context(appeal, whistle_rows) if Action.WHISTLE in allowed else None,
     }
+
+
+def _local_input(value) -> str:
+    """A datetime as a datetime-local input's value (Asia/Shanghai, to the minute)."""
+    return timezone.localtime(value).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+
+def _whistle_context(appeal, rows=None) -> dict:
+    """The whistle form: the district's departments and member units, per-row deadlines (category defaults)."""
+    respond_h, resolve_h = appeal.category.hours(appeal.urgency)
+    now = timezone.now().replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    report_default = _local_input(now + dt.timedelta(hours=respond_h))
+    resolve_default = _local_input(now + dt.timedelta(hours=resolve_h))
+    departments, units = [], []
+    for org in selectors.summonable_organizations(appeal):
+        (departments if org.kind == OrgKind.DEPARTMENT else units).append(org)
+    if not rows:
+        rows = [{"organization": "", "report_due": report_default, "resolve_due": resolve_default}
+                for _ in range(2)]
+    return {"departments": departments, "units": units, "rows": rows, "respond_hours": respond_h,
+            "resolve_hours": resolve_h, "report_default": report_default, "resolve_default": resolve_default}
 
 
 @login_required
@@ -121,6 +156,32 @@ def _safe_next(request) -> str | None:
     if nxt.startswith("/appeals/") and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
         return nxt
     return None
+
+
+@login_required
+@require_POST
+def appeal_whistle(request, number: str):
+    """The whistle form: one row per organisation (blank rows are skipped), each with its deadlines."""
+    orgs, reports, resolves = (request.POST.getlist(k) for k in ("organization", "report_due", "resolve_due"))
+    rows, summons = [], []
+    for i, org in enumerate(orgs):
+        row = {"organization": org.strip(), "report_due": reports[i] if i < len(reports) else "",
+               "resolve_due": resolves[i] if i < len(resolves) else ""}
+        rows.append(row)
+        if row["organization"]:
+            summons.append({"organization_id": row["organization"], "report_due": row["report_due"],
+                            "resolve_due": row["resolve_due"]})
+    try:
+        appeal = services.whistle_blow(actor=request.user, appeal=number, summons=summons,
+                                       note=request.POST.get("note", ""), version=request.POST.get("version"))
+    except GongzhiError as exc:
+        appeal = selectors.appeal_get_for(request.user, number)
+        ctx = _detail_context(request, appeal, error=exc.message, posted_action=Action.WHISTLE,
+                              posted={"note": request.POST.get("note", "")}, whistle_rows=rows)
+        return render(request, "appeals/detail.html", ctx, status=exc.status)
+    messages.success(request, _("已吹哨：召集 %(n)d 个单位办理 %(number)s。") % {
+        "n": len(summons), "number": appeal.number})
+    return redirect("appeals:detail", number=appeal.number)
 
 
 @login_required
@@ -152,3 +213,71 @@ def appeal_photo(request, number: str, photo_id: int):
     resp["X-Content-Type-Options"] = "nosniff"
     return resp
 
+
+# ---- work orders ----
+
+SCORES = [(str(n), str(n)) for n in range(5, 0, -1)]
+WORK_ORDER_FIELDS = {
+    SummonsAction.REPORT: [("note", gettext_lazy("说明（可不填）"), "text", False, None)],
+    SummonsAction.RESOLVE: [("note", gettext_lazy("办理结果"), "textarea", True, None),
+                            ("photos", gettext_lazy("结果照片（可不传，最多 9 张）"), "files", False, None)],
+    SummonsAction.RETURN: [("reason", gettext_lazy("退回原因（为什么不属于本单位职责）"), "textarea", True, None)],
+    SummonsAction.CANCEL: [("reason", gettext_lazy("撤销原因"), "textarea", True, None)],
+    SummonsAction.RATE: [("speed", gettext_lazy("响应速度（5 分最好）"), "radio", True, SCORES),
+                         ("result", gettext_lazy("办理结果（5 分最好）"), "radio", True, SCORES),
+                         ("comment", gettext_lazy("评价意见（可不填）"), "textarea", False, None)],
+}
+WORK_ORDER_FOLDED = {SummonsAction.RETURN, SummonsAction.CANCEL}
+
+
+@login_required
+def work_order_inbox(request):
+    if not selectors.has_work_order_inbox(request.user):
+        raise PermissionDenied("forbidden", _("工单待办只对职能部门和成员单位的经办人开放。"))
+    state = request.GET.get("state", "open")
+    rows, next_after = selectors.due_keyset_page(selectors.work_order_inbox(request.user, state),
+                                                 after=request.GET.get("after"), limit=50)
+    now = timezone.now()
+    items = [(wo, selectors.is_overdue_work_order(wo, now),
+              SummonsAction.REPORT in allowed_work_order_actions(request.user, wo)) for wo in rows]
+    return render(request, "appeals/workorders.html", {"rows": items, "next_after": next_after, "state": state,
+                                                       "first_page": not request.GET.get("after")})
+
+
+def _work_order_context(request, wo, *, error=None, posted_action=None):
+    actions = [{
+        "name": name, "label": SUMMONS_ACTION_LABELS[name], "fields": WORK_ORDER_FIELDS[name],
+        "folded": name in WORK_ORDER_FOLDED and name != posted_action,
+        "url": reverse("appeals:work_order_act", args=[wo.pk, name]),
+    } for name in allowed_work_order_actions(request.user, wo)]
+    return {
+        "wo": wo,
+        "view": present.work_order_out(request.user, wo, photo_url=page_photo_url,
+                                       photos=selectors.work_order_photos(wo)),
+        "actions": actions,
+        "error": error,
+    }
+
+
+@login_required
+def work_order_detail(request, work_order_id: int):
+    wo = selectors.work_order_get_for(request.user, work_order_id)
+    return render(request, "appeals/workorder.html", _work_order_context(request, wo))
+
+
+@login_required
+@require_POST
+def work_order_act(request, work_order_id: int, action: str):
+    fields = {k: request.POST.get(k, "") for k in ("note", "reason", "speed", "result", "comment")}
+    fields["photos"] = request.FILES.getlist("photos")
+    try:
+        wo = services.summons_act(actor=request.user, work_order=work_order_id, action=action,
+                                  version=request.POST.get("version"), **fields)
+    except GongzhiError as exc:
+        wo = selectors.work_order_get_for(request.user, work_order_id)
+        return render(request, "appeals/workorder.html",
+                      _work_order_context(request, wo, error=exc.message, posted_action=action), status=exc.status)
+    messages.success(request, _("已%(action)s：%(org)s · %(number)s（%(state)s）。") % {
+        "action": SUMMONS_ACTION_LABELS.get(action, action), "org": wo.assignee.name, "number": wo.appeal.number,
+        "state": wo.get_state_display()})
+    return redirect(_safe_next(request) or reverse("appeals:work_order", args=[wo.pk]))

@@ -12,7 +12,25 @@ Roles in a row are *relations to the appeal*, computed by `permissions.relations
                  holds that role on a scope covering the appeal
   system         no user (the sweep, a scheduled task) or a superuser
   anyone         any signed-in user (only for submit)
+  auto           nobody: the row is a consequence the services apply themselves (the appeal resolves
+                 when its last work order does); never offered as an action
 A guard is `guard(appeal, data)`: `data` is the action's input, or None for "could some input pass".
+
+The whistle (吹哨) adds a second table of the same shape, SUMMONS_TABLE, for work orders (one
+summoned organisation's share of an appeal). Its relations are computed by
+`permissions.summons_relations(actor, work_order)`:
+  assignee       holds department_handler or unit_liaison on an organisation scope covering the
+                 summoned organisation
+  street_officer holds street_officer on a place scope covering the appeal
+
+Choices made here, for the record:
+- The street whistles from escalated, accepted or reopened at street level, and again while
+  dispatched (to summon one more organisation). The officer who whistles becomes the owner.
+- The appeal resolves (row `orders_resolved`) in the same transaction as the last work order of
+  the current round; if every work order is returned or cancelled it goes back to the street,
+  accepted (row `back_to_street`), and the street can whistle again or handle it itself.
+- A reopened appeal that had been dispatched stays with the street (owner and level unchanged, as
+  for every reopen): the street can whistle again, which starts a new round of work orders.
 """
 
 from __future__ import annotations
@@ -23,6 +41,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext_lazy as _
 
 from .models import Level, Satisfaction, State
+from .models import SummonsState as _S
 
 NEW = ""  # the state before submit
 
@@ -37,6 +56,10 @@ class Action:
     REJECT = "reject"
     MERGE = "merge"
     CLOSE = "close"
+    WHISTLE = "whistle"
+    # Consequences of work orders (relation `auto`): never taken by hand.
+    ORDERS_RESOLVED = "orders_resolved"
+    BACK_TO_STREET = "back_to_street"
 
 
 ACTION_LABELS = {
@@ -49,9 +72,12 @@ ACTION_LABELS = {
     Action.REJECT: _("不予受理"),
     Action.MERGE: _("合并重复诉求"),
     Action.CLOSE: _("结案"),
+    Action.WHISTLE: _("吹哨派单"),
+    Action.ORDERS_RESOLVED: _("工单全部办结"),
+    Action.BACK_TO_STREET: _("工单全部退回，回到街道"),
 }
 
-REPORTER, OWNER, LEVEL_STAFF, SYSTEM, ANYONE = "reporter", "owner", "level_staff", "system", "anyone"
+REPORTER, OWNER, LEVEL_STAFF, SYSTEM, ANYONE, AUTO = "reporter", "owner", "level_staff", "system", "anyone", "auto"
 GRID_WORKER, COMMUNITY_WORKER, STREET_OFFICER, DISTRICT_ADMIN = (
     "grid_worker", "community_worker", "street_officer", "district_admin")
 
@@ -85,6 +111,10 @@ def _above_grid(appeal, data) -> bool:
     return appeal.owner_level in LEVEL_DOWN
 
 
+def _at_street(appeal, data) -> bool:
+    return appeal.owner_level == Level.STREET
+
+
 def _rating_reopens(appeal, data) -> bool:
     """Unsatisfied the first time: redo. The second result is final."""
     if appeal.reopen_count > 0:
@@ -104,6 +134,7 @@ _HANDLERS = (OWNER, LEVEL_STAFF)
 _STAFF = (COMMUNITY_WORKER, STREET_OFFICER)
 _AT_TOP = _("该诉求已在街道层级，不能再上报；请由街道吹哨调度职能部门。")
 _AT_BOTTOM = _("该诉求已在网格层级，不能再退回。")
+_NOT_AT_STREET = _("只有在街道层级办理的诉求才能吹哨；请先由社区上报街道。")
 
 TABLE: tuple[Transition, ...] = (
     Transition(NEW, Action.SUBMIT, State.SUBMITTED, frozenset({ANYONE})),
@@ -125,9 +156,15 @@ TABLE: tuple[Transition, ...] = (
            requires=("reason", "redirect_to")),
     *_rows((State.SUBMITTED, State.ACCEPTED, State.ESCALATED), Action.MERGE, State.MERGED, _STAFF,
            requires=("into",)),
+    *_rows((State.ESCALATED, State.ACCEPTED, State.REOPENED, State.DISPATCHED), Action.WHISTLE, State.DISPATCHED,
+           (STREET_OFFICER,), guard=_at_street, requires=("summons",), refusal=_NOT_AT_STREET),
+    Transition(State.DISPATCHED, Action.ORDERS_RESOLVED, State.RESOLVED, frozenset({AUTO})),
+    Transition(State.DISPATCHED, Action.BACK_TO_STREET, State.ACCEPTED, frozenset({AUTO})),
 )
 
 ACTIONS = tuple(dict.fromkeys(t.action for t in TABLE))  # in table order
+# Actions applied only by the services as consequences of work orders.
+AUTO_ACTIONS = tuple(dict.fromkeys(t.action for t in TABLE if AUTO in t.roles))
 
 
 def rows_for(state: str, action: str) -> list[Transition]:
@@ -137,3 +174,70 @@ def rows_for(state: str, action: str) -> list[Transition]:
 def actions_from(state: str) -> list[str]:
     """Every action the table has from a state, whoever asks."""
     return list(dict.fromkeys(t.action for t in TABLE if t.source == state))
+
+
+# ---- work orders (工单): one summoned organisation's share of an appeal ----
+
+class SummonsAction:
+    REPORT = "report"
+    RESOLVE = "resolve"
+    RETURN = "return"
+    CANCEL = "cancel"
+    RATE = "rate"
+
+
+SUMMONS_ACTION_LABELS = {
+    SummonsAction.REPORT: _("报到"),
+    SummonsAction.RESOLVE: _("提交办理结果"),
+    SummonsAction.RETURN: _("退回工单"),
+    SummonsAction.CANCEL: _("撤销派单"),
+    SummonsAction.RATE: _("评价部门"),
+}
+
+# The appeal timeline's name for each work-order action (AppealEvent.action).
+SUMMONS_EVENTS = {a: f"summons_{a}" for a in SUMMONS_ACTION_LABELS}
+SUMMONS_EVENT_LABELS = {
+    SUMMONS_EVENTS[SummonsAction.REPORT]: _("部门报到"),
+    SUMMONS_EVENTS[SummonsAction.RESOLVE]: _("部门提交办理结果"),
+    SUMMONS_EVENTS[SummonsAction.RETURN]: _("部门退回工单"),
+    SUMMONS_EVENTS[SummonsAction.CANCEL]: _("街道撤销派单"),
+    SUMMONS_EVENTS[SummonsAction.RATE]: _("街道评价部门"),
+}
+
+ASSIGNEE = "assignee"
+
+
+def _appeal_dispatched(work_order, data) -> bool:
+    return work_order.appeal.state == State.DISPATCHED
+
+
+def _not_rated(work_order, data) -> bool:
+    return work_order.rating_speed is None
+
+
+_APPEAL_NOT_DISPATCHED = _("该诉求已不在派单办理中，工单不能再变更。")
+_ALREADY_RATED = _("该工单已评价过，每个工单只能评价一次。")
+
+
+def _srows(sources, action, target, roles, **kw) -> tuple[Transition, ...]:
+    return tuple(Transition(s, action, target, frozenset(roles), **kw) for s in sources)
+
+
+SUMMONS_TABLE: tuple[Transition, ...] = (
+    Transition(_S.SUMMONED, SummonsAction.REPORT, _S.REPORTED, frozenset({ASSIGNEE}), guard=_appeal_dispatched,
+               refusal=_APPEAL_NOT_DISPATCHED),
+    Transition(_S.REPORTED, SummonsAction.RESOLVE, _S.RESOLVED, frozenset({ASSIGNEE}), guard=_appeal_dispatched,
+               requires=("note",), refusal=_APPEAL_NOT_DISPATCHED),
+    Transition(_S.SUMMONED, SummonsAction.RETURN, _S.RETURNED, frozenset({ASSIGNEE}), guard=_appeal_dispatched,
+               requires=("reason",), refusal=_APPEAL_NOT_DISPATCHED),
+    *_srows((_S.SUMMONED, _S.REPORTED), SummonsAction.CANCEL, _S.CANCELLED, (STREET_OFFICER,),
+            guard=_appeal_dispatched, requires=("reason",), refusal=_APPEAL_NOT_DISPATCHED),
+    Transition(_S.RESOLVED, SummonsAction.RATE, _S.RESOLVED, frozenset({STREET_OFFICER}), guard=_not_rated,
+               requires=("speed", "result"), refusal=_ALREADY_RATED),
+)
+
+SUMMONS_ACTIONS = tuple(dict.fromkeys(t.action for t in SUMMONS_TABLE))
+
+
+def summons_rows_for(state: str, action: str) -> list[Transition]:
+    return [t for t in SUMMONS_TABLE if t.source == state and t.action == action]

@@ -23,8 +23,8 @@ ROLE_ACTIONS: dict[str, set[str]] = {
     Role.GRID_WORKER: {"registry.view", "appeal.handle"},
     Role.COMMUNITY_WORKER: {"registry.view", "registry.edit", "person.unmask", "export.ledger", "appeal.handle"},
     Role.STREET_OFFICER: {"registry.view", "registry.edit", "export.ledger", "appeal.handle"},
-    Role.DEPARTMENT_HANDLER: {"registry.view"},
-    Role.UNIT_LIAISON: {"registry.view"},
+    Role.DEPARTMENT_HANDLER: {"registry.view", "workorder.handle"},
+    Role.UNIT_LIAISON: {"registry.view", "workorder.handle"},
     Role.DISTRICT_ADMIN: {
         "registry.view",
         "registry.edit",

@@ -11,6 +11,7 @@ NAV = [
     (_("反映诉求"), "/appeals/new/", None),
     (_("我的诉求"), "/appeals/mine/", None),
     (_("诉求待办"), "/appeals/inbox/", "appeal.handle"),
+    (_("工单待办"), "/appeals/workorders/", "workorder.handle"),
     (_("组织"), "/org/", "registry.view"),
     (_("成员单位"), "/org/units/", "registry.view"),
     (_("人员"), "/org/people/", "registry.view"),
