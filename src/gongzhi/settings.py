@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "gongzhi.org",
     "gongzhi.accounts",
     "gongzhi.appeals",
+    "gongzhi.open311",
     "gongzhi.demo",
     "gongzhi.web",
 ]
