@@ -55,6 +55,8 @@ class Source(models.TextChoices):
     DELIBERATION = "deliberation", _("议事会")
     VISIT = "visit", _("走访")
     ENTERPRISE = "enterprise", _("企业服务")
+    # Opened by a street officer from a hotspot warning before anyone else asks (未诉先办).
+    PROACTIVE = "proactive", _("未诉先办")
 
 
 class Satisfaction(models.TextChoices):
@@ -169,6 +171,10 @@ class Appeal(models.Model):
     redirect_to = models.CharField(max_length=200, blank=True)
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from")
     idempotency_key = models.CharField(max_length=64, null=True, blank=True)
+    # The hotspot warning this appeal is one of the repeats of, and (once a street officer has
+    # turned the hotspot into one) the proactive appeal the repeats link to.
+    hotspot = models.ForeignKey("Hotspot", null=True, blank=True, on_delete=models.SET_NULL, related_name="appeals")
+    proactive = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="repeats")
 
     class Meta:
         ordering = ["-id"]
@@ -360,3 +366,53 @@ class WhistleSummons(models.Model):
 
 # The glossary's other name for one summons: a work order (工单).
 WorkOrder = WhistleSummons
+
+
+class HotspotState(models.TextChoices):
+    OPEN = "open", _("待处置")
+    CONVERTED = "converted", _("已转未诉先办")
+    DISMISSED = "dismissed", _("已忽略")
+
+
+class Hotspot(models.Model):
+    """A hotspot warning: N or more appeals of one category within R metres and T days.
+
+    Radius, window and threshold are copied from the settings at detection time so the warning
+    still reads right after the settings change. A street officer turns it into one proactive
+    appeal (`proactive_appeal`) or dismisses it with a reason; its repeats point here.
+    """
+
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="hotspots")
+    grid = models.ForeignKey("places.Grid", on_delete=models.PROTECT, related_name="hotspots")
+    grid_path = models.CharField(max_length=255)
+    place_path = models.CharField(max_length=255)
+    lon = models.FloatField()
+    lat = models.FloatField()
+    radius_m = models.PositiveIntegerField()
+    window_days = models.PositiveIntegerField()
+    threshold = models.PositiveIntegerField()
+    appeal_count = models.PositiveIntegerField(default=0)
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+    state = models.CharField(max_length=16, choices=HotspotState.choices, default=HotspotState.OPEN)
+    version = models.PositiveIntegerField(default=1)
+    proactive_appeal = models.OneToOneField(Appeal, null=True, blank=True, on_delete=models.PROTECT,
+                                            related_name="hotspot_source")
+    dismissed_reason = models.TextField(blank=True)
+    handled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    handled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-last_at", "-id"]
+        verbose_name = _("热点预警")
+        verbose_name_plural = _("热点预警")
+        indexes = [
+            models.Index(fields=["place_path", "state", "last_at"], name="hotspot_scope_state"),
+            models.Index(fields=["category", "state"], name="hotspot_category_state"),
+        ]
+
+    def __str__(self):
+        return f"{self.category} × {self.appeal_count} @ {self.grid_id}"

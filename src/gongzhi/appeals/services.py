@@ -31,7 +31,7 @@ from gongzhi.org.models import Post, PostTitle
 from gongzhi.places.models import Grid
 from gongzhi.places.services import grid_locate
 
-from . import selectors, workflow
+from . import hooks, selectors, workflow
 from .models import (
     OPEN_STATES,
     RATING_MAX,
@@ -346,10 +346,10 @@ def appeal_submit(*, actor, category, text, lon, lat, title="", urgency=Urgency.
             if existing is None:
                 raise
             return existing
-        event = AppealEvent.objects.create(
-            appeal=appeal, at=now, actor=actor, action=Action.SUBMIT, from_state=row.source,
+        event = hooks.record_event(
+            appeal, at=now, actor=_user_or_none(actor), action=Action.SUBMIT, from_state=row.source,
             to_state=row.target, data={"source": source, "owner": owner.pk if owner else None,
-                                            "owner_level": level})
+                                       "owner_level": level})
         _store_photos(appeal, event, checked, actor, now)
         audit.record(actor, "appeal.submit", appeal, after={
             "number": appeal.number, "category": cat.code, "grid": grid.code, "source": source,
@@ -433,9 +433,8 @@ def _transition(*, actor, appeal, action, version, data, prepare, photos=()) -> 
             raise _stale(a.pk, actor)
         if change.after is not None:
             change.after(a, now)
-        event = AppealEvent.objects.create(appeal=a, at=now, actor=_user_or_none(actor), action=action,
-                                           from_state=row.source, to_state=row.target, note=change.note,
-                                           data=change.data)
+        event = hooks.record_event(a, at=now, actor=_user_or_none(actor), action=action, from_state=row.source,
+                                   to_state=row.target, note=change.note, data=change.data, changes=change.fields)
         _store_photos(a, event, checked, actor, now)
         audit.record(actor, f"appeal.{action}", a,
                      before={"state": row.source, "version": a.version, "owner": a.owner_id,
@@ -589,9 +588,8 @@ def appeal_merge(*, actor, appeal, into, version=None, note="") -> Appeal:
             if not Appeal.objects.filter(pk=target.pk, state__in=OPEN_STATES).update(
                     merged_count=F("merged_count") + 1):
                 raise Conflict("stale", _("诉求 %(n)s 刚刚已办结或关闭，不能合并到它。") % {"n": target.number})
-            AppealEvent.objects.create(appeal=target, at=now, actor=_user_or_none(actor), action="merged_in",
-                                       from_state=target.state, to_state=target.state, note=note_,
-                                       data={"from": a.number})
+            hooks.record_event(target, at=now, actor=_user_or_none(actor), action="merged_in",
+                               from_state=target.state, to_state=target.state, note=note_, data={"from": a.number})
 
         return Change(fields={"merged_into": target, "closed_at": now, "step_due": None}, note=note_,
                       data={"into": target.number}, after=after)
@@ -648,8 +646,8 @@ def appeal_photo_add(*, actor, appeal, upload) -> AppealPhoto:
         Appeal.objects.select_for_update().filter(pk=a.pk).first()
         checked = _check_photos(a.pk, [upload])
         now = timezone.now()
-        event = AppealEvent.objects.create(appeal=a, at=now, actor=_user_or_none(actor), action="photo",
-                                           from_state=a.state, to_state=a.state, data={})
+        event = hooks.record_event(a, at=now, actor=_user_or_none(actor), action="photo",
+                                   from_state=a.state, to_state=a.state)
         photo = _store_photos(a, event, checked, actor, now)[0]
         audit.record(actor, "appeal.photo", a, after={"photo": photo.pk, "sha256": photo.sha256})
         return photo
@@ -842,8 +840,8 @@ def _settle(a: Appeal, now, trigger: WhistleSummons) -> None:
             state=row.target, version=F("version") + 1, updated_at=now, **fields) != 1:
         raise _stale(a.pk, None)
     data = {"work_order": trigger.pk, "work_orders": len(live)}
-    AppealEvent.objects.create(appeal=a, at=now, actor=None, action=action, from_state=row.source,
-                               to_state=row.target, data=data)
+    hooks.record_event(a, at=now, actor=None, action=action, from_state=row.source, to_state=row.target,
+                       data=data, changes=fields, work_order=trigger)
     audit.record(None, f"appeal.{action}", a, before={"state": row.source, "version": a.version},
                  after={"state": row.target, "version": a.version + 1, **data})
 
@@ -871,9 +869,9 @@ def _summons_transition(*, actor, work_order, action, version, data, prepare, ph
             raise _work_order_stale(wo.pk, actor)
         data_out = {"work_order": wo.pk, "organization": wo.assignee.name, "order_from": row.source,
                     "order_to": row.target, **change.data}
-        event = AppealEvent.objects.create(appeal=a, at=now, actor=_user_or_none(actor),
-                                           action=workflow.SUMMONS_EVENTS[action], from_state=a.state,
-                                           to_state=a.state, note=change.note, data=data_out)
+        event = hooks.record_event(a, at=now, actor=_user_or_none(actor), action=workflow.SUMMONS_EVENTS[action],
+                                   from_state=a.state, to_state=a.state, note=change.note, data=data_out,
+                                   work_order=wo, work_order_changes={"state": row.target, **change.fields})
         _store_photos(a, event, checked, actor, now, work_order=wo)
         audit.record(actor, f"workorder.{action}", wo, before={"state": row.source, "version": wo.version},
                      after={"state": row.target, "version": wo.version + 1, "appeal": a.number, **change.data})

@@ -1,0 +1,27 @@
+"""Every timeline event is written here, and what must follow it in the same transaction runs here.
+
+KPI rollups (`kpi.on_event`) and the notification outbox (`notices.on_event`) share the event's
+transaction: a transition that rolls back leaves no count and no message behind, and none is ever
+missed, because services write events only through `record_event`.
+"""
+
+from __future__ import annotations
+
+from . import kpi, notices
+from .models import Appeal, AppealEvent
+
+
+def record_event(appeal: Appeal, *, at, actor, action, from_state, to_state, note="", data=None,
+                 changes=None, work_order=None, work_order_changes=None) -> AppealEvent:
+    """Append one event to `appeal`'s timeline and apply its consequences.
+
+    `appeal` is the row as it was read *before* this transition; `changes` are the appeal fields
+    the transition wrote (owner, owner_level, deadlines …). For a work-order event, `work_order` is
+    the work order as read before and `work_order_changes` the fields written to it.
+    """
+    event = AppealEvent.objects.create(appeal=appeal, at=at, actor=actor, action=action, from_state=from_state,
+                                       to_state=to_state, note=note, data=data or {})
+    context = {"changes": changes or {}, "work_order": work_order, "work_order_changes": work_order_changes or {}}
+    kpi.on_event(appeal, event, **context)
+    notices.on_event(appeal, event, **context)
+    return event
