@@ -21,9 +21,10 @@ install: $(BIN)/gongzhi assets
 assets: src/gongzhi/static/vendor/.stamp
 src/gongzhi/static/vendor/.stamp: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
-	mkdir -p src/gongzhi/static/vendor/leaflet src/gongzhi/static/vendor/htmx
+	mkdir -p src/gongzhi/static/vendor/leaflet src/gongzhi/static/vendor/htmx src/gongzhi/static/vendor/echarts
 	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css node_modules/leaflet/dist/images src/gongzhi/static/vendor/leaflet/
 	cp node_modules/htmx.org/dist/htmx.min.js src/gongzhi/static/vendor/htmx/
+	cp node_modules/echarts/dist/echarts.min.js node_modules/echarts/LICENSE src/gongzhi/static/vendor/echarts/
 	touch $@
 
 migrate: install

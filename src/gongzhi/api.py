@@ -83,10 +83,15 @@ def on_validation_error(request, exc: ValidationError):
 
 from gongzhi.accounts.api import router as accounts_router  # noqa: E402
 from gongzhi.appeals.api import router as appeals_router  # noqa: E402
+from gongzhi.appeals.api_board import router as board_router  # noqa: E402
+from gongzhi.notifications.api import router as notifications_router  # noqa: E402
 from gongzhi.org.api import router as org_router  # noqa: E402
 from gongzhi.places.api import router as places_router  # noqa: E402
 
 api.add_router("/", places_router)
 api.add_router("/", org_router)
 api.add_router("/", accounts_router)
+api.add_router("/", board_router)  # before appeals_router: /appeals/board is not an appeal number
 api.add_router("/", appeals_router)
+api.add_router("/", "gongzhi.appeals.api_kpi.router")
+api.add_router("/", notifications_router)

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "gongzhi.org",
     "gongzhi.accounts",
     "gongzhi.appeals",
+    "gongzhi.notifications",
     "gongzhi.open311",
     "gongzhi.demo",
     "gongzhi.web",
@@ -121,6 +122,37 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
 GRID_OVERLAP_TOLERANCE_M2 = float(os.environ.get("GONGZHI_GRID_OVERLAP_TOLERANCE_M2", "1.0"))
 AGREEMENT_REMINDER_DAYS = int(os.environ.get("GONGZHI_AGREEMENT_REMINDER_DAYS", "30"))
+
+# Duplicate suggestions: same category within this many metres and days. Hotspots (未诉先办):
+# at least MIN_COUNT appeals of one category within RADIUS_M of a centre and within DAYS.
+APPEAL_DUPLICATE_RADIUS_M = int(os.environ.get("GONGZHI_APPEAL_DUPLICATE_RADIUS_M", "200"))
+APPEAL_DUPLICATE_DAYS = int(os.environ.get("GONGZHI_APPEAL_DUPLICATE_DAYS", "7"))
+APPEAL_HOTSPOT_MIN_COUNT = int(os.environ.get("GONGZHI_APPEAL_HOTSPOT_MIN_COUNT", "5"))
+APPEAL_HOTSPOT_RADIUS_M = int(os.environ.get("GONGZHI_APPEAL_HOTSPOT_RADIUS_M", "300"))
+APPEAL_HOTSPOT_DAYS = int(os.environ.get("GONGZHI_APPEAL_HOTSPOT_DAYS", "14"))
+
+# Deadlines (`gongzhi sweep`, run by `gongzhi worker`): a step is "due soon" once less than this
+# fraction of its time is left (urgent respond 2 h → the last 30 min; normal resolve 7 d → 42 h);
+# a resolved appeal nobody rated closes after APPEAL_AUTO_CLOSE_DAYS; the worker sweeps this often.
+APPEAL_DUE_SOON_FRACTION = float(os.environ.get("GONGZHI_APPEAL_DUE_SOON_FRACTION", "0.25"))
+APPEAL_AUTO_CLOSE_DAYS = int(os.environ.get("GONGZHI_APPEAL_AUTO_CLOSE_DAYS", "7"))
+SWEEP_INTERVAL_SECONDS = int(os.environ.get("GONGZHI_SWEEP_INTERVAL_SECONDS", "60"))
+
+# Notifications: in-app always; email to users with an address through EMAIL_BACKEND (console by
+# default; e.g. django.core.mail.backends.smtp.EmailBackend with EMAIL_HOST … in production).
+EMAIL_BACKEND = os.environ.get("GONGZHI_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("GONGZHI_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("GONGZHI_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("GONGZHI_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("GONGZHI_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("GONGZHI_EMAIL_USE_TLS", "0") == "1"
+EMAIL_USE_SSL = os.environ.get("GONGZHI_EMAIL_USE_SSL", "0") == "1"
+EMAIL_TIMEOUT = int(os.environ.get("GONGZHI_EMAIL_TIMEOUT", "20"))
+DEFAULT_FROM_EMAIL = os.environ.get("GONGZHI_EMAIL_FROM", "gongzhi@localhost")
+NOTIFY_EMAIL_MAX_ATTEMPTS = int(os.environ.get("GONGZHI_NOTIFY_EMAIL_MAX_ATTEMPTS", "5"))
+NOTIFY_EMAIL_LEASE_SECONDS = int(os.environ.get("GONGZHI_NOTIFY_EMAIL_LEASE_SECONDS", "300"))
+# Links in emails point here.
+SITE_URL = os.environ.get("GONGZHI_SITE_URL", "http://127.0.0.1:8000")
 
 SESSION_COOKIE_HTTPONLY = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if not DEBUG else None

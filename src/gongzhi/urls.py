@@ -15,6 +15,7 @@ urlpatterns = [
     path("places/", include("gongzhi.places.urls")),
     path("org/", include("gongzhi.org.urls")),
     path("appeals/", include("gongzhi.appeals.urls")),
+    path("notifications/", include("gongzhi.notifications.urls")),
     path("open311/", include("gongzhi.open311.urls")),
     path("", include("gongzhi.web.urls")),
 ]

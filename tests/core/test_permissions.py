@@ -10,12 +10,14 @@ from tests.factories import grid_tree, user
 EXPECTED = {
     Role.RESIDENT: set(),
     Role.PARTY_MEMBER: set(),
-    Role.GRID_WORKER: {"registry.view", "appeal.handle"},
-    Role.COMMUNITY_WORKER: {"registry.view", "registry.edit", "person.unmask", "export.ledger", "appeal.handle"},
-    Role.STREET_OFFICER: {"registry.view", "registry.edit", "export.ledger", "appeal.handle"},
+    Role.GRID_WORKER: {"registry.view", "appeal.handle", "kpi.view"},
+    Role.COMMUNITY_WORKER: {"registry.view", "registry.edit", "person.unmask", "export.ledger", "appeal.handle",
+                            "appeal.dispatch", "kpi.view"},
+    Role.STREET_OFFICER: {"registry.view", "registry.edit", "export.ledger", "appeal.handle", "appeal.dispatch",
+                          "kpi.view"},
     Role.DISTRICT_ADMIN: {"registry.view", "registry.edit", "person.unmask", "grid.import", "export.ledger",
-                          "audit.view", "accounts.manage"},
-    Role.AUDITOR: {"registry.view", "audit.view", "export.ledger"},
+                          "audit.view", "accounts.manage", "kpi.view"},
+    Role.AUDITOR: {"registry.view", "audit.view", "export.ledger", "kpi.view"},
 }
 
 

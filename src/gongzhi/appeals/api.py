@@ -120,6 +120,19 @@ class WhistleIn(Schema):
     summons: list[SummonsIn]
 
 
+class UnmaskIn(Schema):
+    field: str
+    reason: str
+
+
+@router.post("/appeals/{number}/reporter/unmask", auth=AUTH,
+             summary="An assisted reporter's name or phone in clear (person.unmask in scope; always audited)")
+def appeal_reporter_unmask(request, number: str, body: UnmaskIn):
+    value = services.appeal_reporter_unmask(actor=request.user, appeal=number, field=body.field,
+                                            reason=body.reason, channel="api")
+    return {"number": number, "field": body.field, "value": value}
+
+
 # Declared before /appeals/{number}/{action} so that it is matched first.
 @router.post("/appeals/{number}/whistle", auth=AUTH,
              summary="Blow the whistle: summon departments or member units, each with its deadlines (street officer)")

@@ -41,7 +41,10 @@ class AppealForm(forms.Form):
     lon = forms.CharField(widget=forms.HiddenInput, required=False)
     lat = forms.CharField(widget=forms.HiddenInput, required=False)
     photos = MultipleFileField(label=_("照片"), help_text=_("最多 9 张，每张不超过 5 MB（JPEG、PNG、WebP）。"))
-    anonymous = forms.BooleanField(label=_("匿名反映（工作人员看不到您的身份，您仍可查看进度和评价）"), required=False)
+    anonymous = forms.BooleanField(
+        label=_("匿名反映（工作人员看不到您的身份，您仍可查看进度和评价）"), required=False,
+        help_text=_("匿名后，网格员和其他工作人员看不到您的姓名和账号，也无法联系您核实情况，请把时间、地点和问题写清楚；"
+                    "您本人仍可在“我的诉求”中查看进度、补充照片并评价。匿名不影响办理。"))
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
     def __init__(self, *args, **kwargs):

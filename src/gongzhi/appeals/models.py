@@ -416,3 +416,81 @@ class Hotspot(models.Model):
 
     def __str__(self):
         return f"{self.category} × {self.appeal_count} @ {self.grid_id}"
+
+
+# ---- KPI rollups (appeals/kpi.py keeps them; the KPI page and API read only these) ----
+
+class RollupKind(models.TextChoices):
+    CITY = "city", _("市")
+    DISTRICT = "district", _("区")
+    STREET = "street", _("街道")
+    COMMUNITY = "community", _("社区")
+    GRID = "grid", _("网格")
+    ORG = "org", _("单位")
+    # One organisation's work orders for appeals inside one place (the departments a street summoned).
+    DEPT = "dept", _("单位（在辖区内）")
+
+
+def _counter():
+    return models.PositiveIntegerField(default=0)
+
+
+class AppealRollup(models.Model):
+    """The KPI counters of one node on one day (Asia/Shanghai), kept by kpi.on_event in the same
+    transaction as each transition (an upsert adding to the counters), never by a scan.
+
+    `node` names the node with its kind ("place:/…/", "grid:/…/", "org:/…/", "dept:<org id>@place:/…/")
+    and `parent` the node above it, so the children of a node over a period are one indexed query.
+    Each node also has month rows ("month:" + node, parent "month:" + parent, day = the 1st) that sum
+    its days, so a long period reads one row per whole month.
+    Appeal counters sit on place and grid rows and count appeals by the day they were submitted;
+    work-order counters sit on org and dept rows and count work orders by the day they were
+    summoned (see kpi.py for every definition).
+    """
+
+    day = models.DateField()
+    node = models.CharField(max_length=300)
+    kind = models.CharField(max_length=16, choices=RollupKind.choices)
+    parent = models.CharField(max_length=300, blank=True)
+    org = models.ForeignKey("org.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    submitted = _counter()
+    accepted = _counter()
+    accepted_on_time = _counter()
+    resolved = _counter()
+    resolved_on_time = _counter()
+    rated = _counter()
+    satisfied = _counter()
+    basically_satisfied = _counter()
+    unsatisfied = _counter()
+    reporter_resolved = _counter()
+    reopened = _counter()
+    handed_on = _counter()
+    bounces = _counter()
+    escalated = _counter()
+    overdue = _counter()
+    rejected = _counter()
+    merged = _counter()
+    closed = _counter()
+
+    summoned = _counter()
+    reported = _counter()
+    reported_on_time = _counter()
+    wo_resolved = _counter()
+    wo_resolved_on_time = _counter()
+    returned = _counter()
+    cancelled = _counter()
+    wo_overdue = _counter()
+    wo_rated = _counter()
+    speed_sum = _counter()
+    result_sum = _counter()
+
+    class Meta:
+        ordering = ["node", "day"]
+        verbose_name = _("绩效汇总")
+        verbose_name_plural = _("绩效汇总")
+        constraints = [models.UniqueConstraint(fields=["node", "day"], name="appealrollup_node_day")]
+        indexes = [models.Index(fields=["parent", "kind", "day"], name="appealrollup_children")]
+
+    def __str__(self):
+        return f"{self.node} {self.day}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 
-from gongzhi.core.scopes import scopes_of
+from gongzhi.core.scopes import ROLE_ACTIONS, scopes_of
 
 from . import workflow
 from .models import WhistleSummons
@@ -199,3 +199,13 @@ def allowed_work_order_actions(actor, work_order) -> list[str]:
 
 def can_whistle(actor, appeal) -> bool:
     return workflow.Action.WHISTLE in allowed_actions(actor, appeal)
+
+
+# Roles that may read personal data in clear (the same matrix entry as for people: person.unmask).
+UNMASK_ROLES = frozenset(role for role, acts in ROLE_ACTIONS.items() if "person.unmask" in acts)
+
+
+def can_unmask_reporter(actor, appeal) -> bool:
+    """Staff whose role covering the appeal may read personal data, on an assisted, non-anonymous appeal."""
+    return (appeal.reporter_id is None and reporter_visible(actor, appeal)
+            and is_staff_in_scope(actor, appeal, roles=UNMASK_ROLES))

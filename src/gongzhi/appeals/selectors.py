@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+from dataclasses import dataclass
 
-from django.db.models import F, Prefetch, Q
+from django.conf import settings
+from django.db.models import Count, F, Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gongzhi.core.errors import NotFound, ValidationFailed
 from gongzhi.core.scopes import scopes_of
 from gongzhi.org.models import UNIT_KINDS, Organization, OrgKind
-from gongzhi.places.models import Place, PlaceKind
+from gongzhi.places.models import Grid, Place, PlaceKind
 
 from .models import (
     OPEN_STATES,
@@ -20,11 +23,16 @@ from .models import (
     AppealEvent,
     AppealPhoto,
     Category,
+    Hotspot,
+    HotspotState,
+    Level,
+    State,
     SummonsState,
     WhistleSummons,
 )
 from .permissions import (
     ROLE_LEVEL,
+    VIEW_ROLES,
     assignee_q,
     can_view,
     can_view_work_order,
@@ -196,3 +204,219 @@ def summonable_organizations(appeal):
 
 def is_overdue_work_order(wo, now=None) -> bool:
     return wo.state in SUMMONS_OPEN_STATES and wo.step_due < (now or timezone.now())
+
+
+# ---- duplicate suggestions, the dispatch board and hotspots ----
+
+EARTH_RADIUS_M = 6_371_008.8
+M_PER_DEG = EARTH_RADIUS_M * math.pi / 180
+# States of an appeal that a duplicate may be merged into, or that may still be the same problem.
+RESOLVED_STATES = (State.RESOLVED, State.RATED, State.CLOSED)
+# Rows read before the exact distance test: a pathological pile-up at one spot stays bounded.
+DUPLICATE_SCAN_MAX = 500
+
+
+def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle distance in metres (haversine): exact enough for hundreds of metres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+def degree_box(lon: float, lat: float, radius_m: float) -> tuple[float, float, float, float]:
+    """(min lon, max lon, min lat, max lat) of a box holding every point within radius_m of (lon, lat)."""
+    dlat = radius_m / M_PER_DEG
+    cos = max(math.cos(math.radians(min(89.0, abs(lat) + dlat))), 1e-6)
+    dlon = radius_m / (M_PER_DEG * cos)
+    return lon - dlon, lon + dlon, lat - dlat, lat + dlat
+
+
+def duplicate_settings() -> tuple[int, int]:
+    """(radius in metres, window in days) for duplicate suggestions."""
+    return (int(getattr(settings, "APPEAL_DUPLICATE_RADIUS_M", 200)),
+            int(getattr(settings, "APPEAL_DUPLICATE_DAYS", 7)))
+
+
+@dataclass(frozen=True)
+class DuplicateCandidate:
+    appeal: Appeal
+    distance_m: float
+    hours_apart: float
+
+
+def duplicate_candidates(actor, appeal, limit: int = 5) -> list[DuplicateCandidate]:
+    """Likely duplicates of `appeal` the actor may see: same category, within the radius and the
+    window of days around its submission, open (or resolved within the last window of days: the
+    same problem just handled), not merged or rejected.
+
+    One query bounded by the (category, submitted_at) index and a lon/lat box, then the exact
+    haversine distance in Python; ranked by distance and time apart (each as a share of its limit).
+    """
+    radius, days = duplicate_settings()
+    window = dt.timedelta(days=days)
+    min_lon, max_lon, min_lat, max_lat = degree_box(appeal.lon, appeal.lat, radius)
+    since, until = appeal.submitted_at - window, appeal.submitted_at + window
+    rows = (with_related().filter(visible_q(actor))
+            .filter(category_id=appeal.category_id, submitted_at__gte=since, submitted_at__lte=until,
+                    lon__gte=min_lon, lon__lte=max_lon, lat__gte=min_lat, lat__lte=max_lat)
+            .filter(Q(state__in=OPEN_STATES) | Q(state__in=RESOLVED_STATES, resolved_at__gte=timezone.now() - window))
+            .exclude(pk=appeal.pk).order_by("-submitted_at", "-id")[:DUPLICATE_SCAN_MAX])
+    out = []
+    for other in rows:
+        d = distance_m(appeal.lon, appeal.lat, other.lon, other.lat)
+        if d <= radius:
+            hours = abs((other.submitted_at - appeal.submitted_at).total_seconds()) / 3600
+            out.append(DuplicateCandidate(other, d, hours))
+    out.sort(key=lambda c: (c.distance_m / max(radius, 1) + c.hours_apart / max(days * 24, 1), c.appeal.pk))
+    return out[: max(0, int(limit))]
+
+
+# The dispatch board (调度台): appeals nobody owns, overdue ones, and those waiting for the street
+# to blow the whistle, in the scopes where the actor dispatches (community workers, street officers).
+BOARD_SECTIONS = ("unassigned", "overdue", "awaiting_whistle")
+AWAITING_WHISTLE_STATES = (State.ESCALATED, State.ACCEPTED, State.REOPENED)
+DISPATCH_ACTION = "appeal.dispatch"
+
+
+def dispatch_scopes(actor) -> list:
+    """The actor's scopes whose role may dispatch (core.scopes.ROLE_ACTIONS: appeal.dispatch)."""
+    from gongzhi.core.scopes import ROLE_ACTIONS
+
+    return [s for s in scopes_of(actor) if DISPATCH_ACTION in ROLE_ACTIONS.get(s.role, ()) and s.kind != "org"]
+
+
+def can_use_board(actor) -> bool:
+    return getattr(actor, "is_superuser", False) or bool(dispatch_scopes(actor))
+
+
+def _dispatch_q(actor) -> Q:
+    if getattr(actor, "is_superuser", False):
+        return Q()
+    q = Q(pk__in=[])
+    for s in dispatch_scopes(actor):
+        q |= scope_q(s)
+    return q
+
+
+def board_section_q(section: str, now) -> Q:
+    if section == "unassigned":
+        return Q(state__in=OPEN_STATES, owner__isnull=True)
+    if section == "overdue":
+        return Q(state__in=OPEN_STATES, step_due__lt=now)
+    if section == "awaiting_whistle":
+        return Q(state__in=AWAITING_WHISTLE_STATES, owner_level=Level.STREET)
+    raise ValidationFailed("bad_section", _("未知的调度台栏目：%(s)s（可选：unassigned、overdue、awaiting_whistle）。") % {
+        "s": section})
+
+
+@dataclass(frozen=True)
+class BoardFilter:
+    """Narrowing inside the actor's scope: a place (street or community) code, a grid code, a category code."""
+
+    place: Place | None = None
+    grid: Grid | None = None
+    category: Category | None = None
+
+    def appeal_q(self) -> Q:
+        q = Q()
+        if self.place is not None:
+            q &= Q(place_path__startswith=self.place.path)
+        if self.grid is not None:
+            q &= Q(grid_path__startswith=self.grid.path)
+        if self.category is not None:
+            q &= Q(category=self.category)
+        return q
+
+
+def board_filter(*, place_code: str = "", grid_code: str = "", category_code: str = "") -> BoardFilter:
+    """Parse the board's filters; an unknown code is a 400 naming it."""
+    place = grid = category = None
+    place_code, grid_code, category_code = (str(v or "").strip() for v in (place_code, grid_code, category_code))
+    if place_code:
+        place = Place.objects.filter(code=place_code).first()
+        if place is None:
+            raise ValidationFailed("bad_scope", _("未知的地点编码：%(code)s") % {"code": place_code})
+    if grid_code:
+        grid = Grid.objects.filter(code=grid_code).first()
+        if grid is None:
+            raise ValidationFailed("bad_grid", _("未知的网格编码：%(code)s") % {"code": grid_code})
+    if category_code:
+        category = Category.objects.filter(code=category_code).first()
+        if category is None:
+            raise ValidationFailed("bad_category", _("未知的诉求分类：%(code)s，请从列表中选择。") % {"code": category_code})
+    return BoardFilter(place=place, grid=grid, category=category)
+
+
+def board_appeals(actor, section: str, flt: BoardFilter | None = None, now=None):
+    """One section of the board: appeals in the actor's dispatch scopes, due soonest first."""
+    now = now or timezone.now()
+    qs = with_related().filter(_dispatch_q(actor)).filter(board_section_q(section, now))
+    if flt is not None:
+        qs = qs.filter(flt.appeal_q())
+    return qs.order_by("step_due", "id")
+
+
+def board_counts(actor, flt: BoardFilter | None = None, now=None) -> dict[str, int]:
+    """The size of every board section (and the open hotspots) in two queries."""
+    now = now or timezone.now()
+    qs = Appeal.objects.filter(_dispatch_q(actor))
+    if flt is not None:
+        qs = qs.filter(flt.appeal_q())
+    counts = qs.filter(state__in=OPEN_STATES).aggregate(**{
+        s: Count("id", filter=board_section_q(s, now)) for s in BOARD_SECTIONS})
+    counts["hotspots"] = hotspots_for(actor, HotspotState.OPEN, flt, dispatch_only=True).count()
+    return counts
+
+
+def hotspot_visible_q(actor) -> Q:
+    """A filter on Hotspot: those whose grid or community lies in one of the actor's staff scopes."""
+    if actor is None or getattr(actor, "is_superuser", False):
+        return Q()
+    if not getattr(actor, "is_authenticated", False):
+        return Q(pk__in=[])
+    q = Q(pk__in=[])
+    for s in scopes_of(actor):
+        if s.role in VIEW_ROLES and s.kind in ("grid", "place"):
+            q |= scope_q(s)  # Hotspot carries grid_path and place_path as Appeal does
+    return q
+
+
+def _repeats_prefetch():
+    return Prefetch("appeals", queryset=Appeal.objects.select_related("grid").order_by("submitted_at", "id"))
+
+
+def hotspots_for(actor, state: str | None = HotspotState.OPEN, flt: BoardFilter | None = None, *,
+                 dispatch_only: bool = False):
+    """Hotspot warnings the actor may see (in their dispatch scopes only, for the board), newest first."""
+    qs = Hotspot.objects.select_related("category", "grid", "proactive_appeal", "handled_by")
+    qs = qs.filter(_dispatch_q(actor) if dispatch_only else hotspot_visible_q(actor))
+    if state:
+        if state not in HotspotState.values:
+            raise ValidationFailed("bad_state", _("未知的热点状态：%(s)s（可选：open、converted、dismissed）。") % {"s": state})
+        qs = qs.filter(state=state)
+    if flt is not None:
+        qs = qs.filter(flt.appeal_q())
+    return qs.order_by("-last_at", "-id")
+
+
+def hotspots_with_repeats(qs):
+    return qs.prefetch_related(_repeats_prefetch())
+
+
+def hotspot_get_for(actor, hotspot_id) -> Hotspot:
+    """One hotspot, or the same 404 for "missing" and "not yours"."""
+    try:
+        pk = int(hotspot_id)
+    except (TypeError, ValueError):
+        pk = None
+    h = (hotspots_with_repeats(Hotspot.objects.select_related("category", "grid", "proactive_appeal", "handled_by")
+                               .filter(hotspot_visible_q(actor))).filter(pk=pk).first() if pk else None)
+    if h is None:
+        raise NotFound("hotspot_not_found", _("热点预警 %(id)s 不存在或您无权查看。") % {"id": hotspot_id})
+    return h
+
+
+def repeats_of(actor, appeal) -> list[Appeal]:
+    """The repeats linked to a proactive appeal that the actor may see, oldest first."""
+    return list(with_related().filter(visible_q(actor), proactive=appeal).order_by("submitted_at", "id"))

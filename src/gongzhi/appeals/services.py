@@ -16,10 +16,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
@@ -58,6 +59,7 @@ from .models import (
 from .permissions import (
     allowed_actions,
     allowed_work_order_actions,
+    can_unmask_reporter,
     can_view,
     is_staff_in_scope,
     relations,
@@ -77,6 +79,8 @@ from .workflow import (
 PUBLIC_SOURCES = {Source.RESIDENT, Source.API, Source.OPEN311}
 ASSISTED_SOURCES = {Source.HOTLINE, Source.VISIT}
 STAFF_SOURCES = {Source.PATROL, Source.DELIBERATION, Source.ENTERPRISE}
+# Opened by a street officer (from a hotspot warning): the officer owns it at street level.
+STREET_SOURCES = {Source.PROACTIVE}
 
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
 PHOTO_MAX_COUNT = 9
@@ -314,6 +318,9 @@ def appeal_submit(*, actor, category, text, lon, lat, title="", urgency=Urgency.
             if not is_staff_in_scope(actor, probe):
                 raise PermissionDenied("forbidden", _("只有该网格所在社区的工作人员可以录入“%(source)s”来源的诉求。") % {
                     "source": Source(source).label})
+        if source in STREET_SOURCES and not is_staff_in_scope(actor, probe, roles={workflow.STREET_OFFICER}):
+            raise PermissionDenied("forbidden", _("只有该网格所在街道的街道干部可以发起“%(source)s”诉求。") % {
+                "source": Source(source).label})
         if source in ASSISTED_SOURCES:
             reporter = None
             name = _text(reporter_name, field_label=_("反映人姓名"), max_len=50)
@@ -324,7 +331,7 @@ def appeal_submit(*, actor, category, text, lon, lat, title="", urgency=Urgency.
             if not consent_recorded:
                 raise ValidationFailed("consent_required", _("代为录入须先征得反映人同意，并勾选“已征得同意”。"))
         checked = _check_photos(None, photos)
-        owner, level = on_duty_owner(grid)
+        owner, level = (actor, Level.STREET) if source in STREET_SOURCES else on_duty_owner(grid)
         respond_h, resolve_h = cat.hours(urgency)
         now = timezone.now()
         respond_due = now + dt.timedelta(hours=respond_h)
@@ -978,3 +985,279 @@ def summons_act(*, actor, work_order, action: str, version=None, **fields) -> Wh
         raise ValidationFailed("unknown_action", _("未知的操作：%(a)s") % {"a": action})
     kwargs = {k: fields.get(k, () if k == "photos" else "") for k in _SUMMONS_PARAMS[action]}
     return service(actor=actor, work_order=work_order, version=version, **kwargs)
+
+
+# ---- the deadline sweep (`gongzhi sweep`): warnings, escalation, auto-close ----
+#
+# These run as the system (actor None) from appeals/sweep.py, each in its own short transaction,
+# and apply the rows of workflow.SWEEP_TABLE, which nobody is ever offered. A warning (overdue,
+# due soon) changes no state but bumps the version with a compare-and-set, so of two sweeps
+# running at once exactly one writes it; it is written once per step and deadline (the timeline
+# is checked first), so a second sweep at the same moment writes nothing. Their timeline notes are
+# written in the site's language: the sweep has no request to take one from.
+def _due_soon_window(hours: float) -> dt.timedelta:
+    """A step is due soon in the last APPEAL_DUE_SOON_FRACTION of its length, capped at that
+    fraction of the longest category deadline (so the sweep's scan has a bound)."""
+    return dt.timedelta(hours=settings.APPEAL_DUE_SOON_FRACTION * min(hours, max_step_hours()))
+
+
+def max_step_hours() -> int:
+    """The longest deadline any category sets (hours): the sweep's due-soon scan looks this far ahead."""
+    from django.db.models import Max
+
+    agg = Category.objects.aggregate(*(Max(f) for f in ("urgent_respond_hours", "urgent_resolve_hours",
+                                                        "normal_respond_hours", "normal_resolve_hours")))
+    return max([v for v in agg.values() if v] or [168])
+
+
+def appeal_step(a: Appeal) -> str | None:
+    """Which step the appeal's step_due is the deadline of: a response from the level that holds it
+    (submitted, handed on, reopened) or its result (accepted). Dispatched appeals wait on their work
+    orders, whose steps are warned one by one; other states have no pending step."""
+    if a.state in (State.SUBMITTED, State.ESCALATED, State.REOPENED):
+        return workflow.STEP_RESPOND
+    if a.state == State.ACCEPTED:
+        return workflow.STEP_RESOLVE
+    return None
+
+
+def _appeal_step_hours(a: Appeal, step: str) -> float:
+    respond_h, resolve_h = a.category.hours(a.urgency)
+    return respond_h if step == workflow.STEP_RESPOND else resolve_h
+
+
+def work_order_step(wo: WhistleSummons) -> tuple[str | None, dt.datetime | None]:
+    if wo.state == SummonsState.SUMMONED:
+        return workflow.STEP_REPORT, wo.report_due
+    if wo.state == SummonsState.REPORTED:
+        return workflow.STEP_WO_RESOLVE, wo.resolve_due
+    return None, None
+
+
+def _same_time(iso, when) -> bool:
+    try:
+        return dt.datetime.fromisoformat(iso) == when
+    except (TypeError, ValueError):
+        return False
+
+
+def warned(appeal_pk, action: str, step: str, due, work_order_pk=None, events=None) -> bool:
+    """Whether the timeline already holds this warning (of this step, with this deadline)."""
+    if events is None:
+        events = AppealEvent.objects.filter(appeal_id=appeal_pk, action=action).values_list("data", flat=True)
+    return any(d.get("step") == step and d.get("work_order") == work_order_pk and _same_time(d.get("due"), due)
+               for d in events)
+
+
+def _due_check(action: str, due, now, window: dt.timedelta) -> bool:
+    if action == workflow.OVERDUE:
+        return due <= now
+    return now < due <= now + window
+
+
+def _sweep_note(action, step, due, *, level) -> str:
+    """The timeline's words for a warning, in the site's language (the sweep has no request)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        template = (_("%(who)s的%(step)s时限 %(due)s 已过。") if action == workflow.OVERDUE
+                    else _("%(who)s的%(step)s时限 %(due)s 即将到期。"))
+        return template % {"who": level, "step": workflow.STEP_LABELS[step], "due": _local(due)}
+
+
+def _write_warning(a: Appeal, *, action, step, due, now, extra=None) -> dict | None:
+    """Version +1 (compare-and-set on the row as read) and the warning on the timeline; None if lost."""
+    if Appeal.objects.filter(pk=a.pk, state=a.state, version=a.version, step_due=due).update(
+            version=F("version") + 1) != 1:
+        return None
+    data = {"step": step, "due": due.isoformat(), "level": a.owner_level, **(extra or {})}
+    hooks.record_event(a, at=now, actor=None, action=action, from_state=a.state, to_state=a.state, data=data,
+                       note=_sweep_note(action, step, due, level=Level(a.owner_level).label))
+    audit.record(None, f"appeal.{action}", a, before={"version": a.version}, after={"version": a.version + 1, **data})
+    a.version += 1
+    return data
+
+
+def appeal_warn(*, appeal, action: str, now=None) -> bool:
+    """Warn of the appeal's pending step: `overdue` (its deadline passed) or `due_soon`. Once per
+    step and deadline; True if this call wrote it. Escalation below the street goes through
+    appeal_escalate, which writes the overdue warning itself."""
+    if action not in (workflow.OVERDUE, workflow.DUE_SOON):
+        raise ValueError(action)
+    now = now or timezone.now()
+    pk = appeal.pk if isinstance(appeal, Appeal) else appeal
+
+    def run() -> bool:
+        a = Appeal.objects.select_related("category").get(pk=pk)
+        step, due = appeal_step(a), a.step_due
+        if step is None or due is None:
+            return False
+        if not _due_check(action, due, now, _due_soon_window(_appeal_step_hours(a, step))):
+            return False
+        if warned(a.pk, action, step, due):
+            return False
+        return _write_warning(a, action=action, step=step, due=due, now=now) is not None
+
+    return _serialised(run)
+
+
+def _owner_above(a: Appeal, level: str):
+    """Who takes an escalated appeal: whoever handed it down from that level, else the level's holder."""
+    last = (AppealEvent.objects.filter(appeal=a, action=Action.HAND_BACK, data__from_level=level)
+            .order_by("-id").values_list("data", flat=True).first())
+    if last and last.get("from_owner"):
+        from django.contrib.auth import get_user_model
+
+        user = get_user_model().objects.filter(pk=last["from_owner"], is_active=True).first()
+        if user is not None:
+            return user
+    return level_holder(level, grid_path=a.grid_path, place_path=a.place_path)
+
+
+@dataclass
+class EscalateOutcome:
+    warned: bool = False  # the overdue warning was written by this call
+    escalated: bool = False
+    no_handler: bool = False  # overdue below the street, but nobody holds the level above
+
+
+def appeal_escalate(*, appeal, now=None) -> EscalateOutcome:
+    """The step of an appeal at grid or community level is overdue: warn (once), then move it up one
+    level to the level's on-duty holder (row `escalate`), as a hand-on would, by the system.
+
+    At the street there is no level above: only the overdue warning is written (the notices tell the
+    street and its district). The new level owes a response within the category's respond hours;
+    the appeal's resolve deadline is unchanged (it counts from submission, as for a hand-on).
+    """
+    now = now or timezone.now()
+    pk = appeal.pk if isinstance(appeal, Appeal) else appeal
+    out = EscalateOutcome()
+
+    def run() -> EscalateOutcome:
+        a = Appeal.objects.select_related("category", "community").get(pk=pk)
+        step, due = appeal_step(a), a.step_due
+        if step is None or due is None or due > now:
+            return out
+        rows = [r for r in workflow.sweep_rows_for(a.state, workflow.SweepAction.ESCALATE) if r.allows(a)]
+        to_level = LEVEL_UP.get(a.owner_level)
+        owner = _owner_above(a, to_level) if rows and to_level else None
+        if not warned(a.pk, workflow.OVERDUE, step, due):
+            extra = {"escalates": True} if owner is not None else {}
+            out.warned = _write_warning(a, action=workflow.OVERDUE, step=step, due=due, now=now,
+                                        extra=extra) is not None
+            if not out.warned:
+                return out  # another sweep is on it
+        if not rows or to_level is None:
+            return out
+        if owner is None:
+            out.no_handler = True
+            return out
+        row = rows[0]
+        fields = {"owner": owner, "owner_level": to_level, "step_due": now + dt.timedelta(
+            hours=a.category.hours(a.urgency)[0])}
+        if Appeal.objects.filter(pk=a.pk, state=row.source, version=a.version, step_due=due).update(
+                state=row.target, version=F("version") + 1, updated_at=now, **fields) != 1:
+            if out.warned:
+                raise _stale(a.pk, None)  # cannot happen while we hold the row; never half-done
+            return out
+        data = {"step": step, "due": due.isoformat(), "from_level": a.owner_level, "to_level": to_level,
+                "from_owner": a.owner_id, "to_owner": owner.pk}
+        with translation.override(settings.LANGUAGE_CODE):
+            note = _("%(from)s超时未办，自动上报%(to)s。") % {"from": Level(a.owner_level).label,
+                                                        "to": Level(to_level).label}
+        hooks.record_event(a, at=now, actor=None, action=row.action, from_state=row.source, to_state=row.target,
+                           note=note, data=data, changes=fields)
+        audit.record(None, f"appeal.{row.action}", a,
+                     before={"state": row.source, "version": a.version, "owner": a.owner_id,
+                             "owner_level": a.owner_level},
+                     after={"state": row.target, "version": a.version + 1, **data})
+        out.escalated = True
+        return out
+
+    return _serialised(run)
+
+
+def appeal_auto_close(*, appeal, now=None) -> bool:
+    """Close an appeal resolved APPEAL_AUTO_CLOSE_DAYS ago that its reporter has not rated (row
+    `auto_close`). Its rating stays empty. True if this call closed it."""
+    now = now or timezone.now()
+    pk = appeal.pk if isinstance(appeal, Appeal) else appeal
+    days = settings.APPEAL_AUTO_CLOSE_DAYS
+
+    def run() -> bool:
+        a = Appeal.objects.get(pk=pk)
+        rows = [r for r in workflow.sweep_rows_for(a.state, workflow.SweepAction.AUTO_CLOSE) if r.allows(a)]
+        if not rows or a.resolved_at is None or a.resolved_at > now - dt.timedelta(days=days):
+            return False
+        row = rows[0]
+        fields = {"closed_at": now, "step_due": None}
+        if Appeal.objects.filter(pk=a.pk, state=row.source, version=a.version).update(
+                state=row.target, version=F("version") + 1, updated_at=now, **fields) != 1:
+            return False
+        data = {"resolved_at": a.resolved_at.isoformat(), "days": days}
+        with translation.override(settings.LANGUAGE_CODE):
+            note = _("办结后 %(days)d 天内未评价，自动结案。") % {"days": days}
+        hooks.record_event(a, at=now, actor=None, action=row.action, from_state=row.source, to_state=row.target,
+                           note=note, data=data, changes=fields)
+        audit.record(None, f"appeal.{row.action}", a, before={"state": row.source, "version": a.version},
+                     after={"state": row.target, "version": a.version + 1, **data})
+        return True
+
+    return _serialised(run)
+
+
+def work_order_warn(*, work_order, action: str, now=None) -> bool:
+    """Warn of a work order's pending step (report for duty, result): overdue or due soon, once per
+    step and deadline, on its appeal's timeline; the notices tell the organisation (and the street,
+    when overdue). The compare-and-set is on the work order's version; the appeal row is locked
+    first, as every work-order write does."""
+    if action not in (workflow.OVERDUE, workflow.DUE_SOON):
+        raise ValueError(action)
+    now = now or timezone.now()
+    pk = work_order.pk if isinstance(work_order, WhistleSummons) else work_order
+
+    def run() -> bool:
+        appeal_id = WhistleSummons.objects.values_list("appeal_id", flat=True).get(pk=pk)
+        a = Appeal.objects.select_for_update().select_related("category").get(pk=appeal_id)
+        wo = WhistleSummons.objects.select_related("assignee").get(pk=pk)
+        step, due = work_order_step(wo)
+        if step is None or a.state != State.DISPATCHED:
+            return False
+        window = _due_soon_window((due - wo.summoned_at).total_seconds() / 3600)
+        if not _due_check(action, due, now, window) or warned(a.pk, action, step, due, wo.pk):
+            return False
+        if WhistleSummons.objects.filter(pk=wo.pk, state=wo.state, version=wo.version).update(
+                version=F("version") + 1) != 1:
+            return False
+        data = {"step": step, "due": due.isoformat(), "level": a.owner_level, "work_order": wo.pk,
+                "organization": wo.assignee.name, "organization_id": wo.assignee_id}
+        hooks.record_event(a, at=now, actor=None, action=action, from_state=a.state, to_state=a.state, data=data,
+                           note=_sweep_note(action, step, due, level=wo.assignee.name),
+                           work_order=wo, work_order_changes={})
+        audit.record(None, f"workorder.{action}", wo, before={"version": wo.version},
+                     after={"version": wo.version + 1, "appeal": a.number, **data})
+        return True
+
+    return _serialised(run)
+
+
+# ---- assisted reporters' personal data ----
+
+def appeal_reporter_unmask(*, actor, appeal, field: str, reason: str, channel: str = "web") -> str:
+    """Read an assisted reporter's name or phone in clear: a permission, and always an audit entry
+    (who, which appeal, which field, why; never the value)."""
+    if field not in ("phone", "name"):
+        raise ValidationFailed("bad_field", _("只能查看反映人的姓名或手机号。"))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("reason_required", _("请填写查看原因，它会记入审计日志。"))
+    a = selectors.appeal_get_for(actor, appeal.pk if hasattr(appeal, "pk") else appeal)
+    if not can_unmask_reporter(actor, a):
+        raise PermissionDenied("forbidden", _("您没有权限查看诉求 %(number)s 反映人的完整信息。") % {
+            "number": a.number})
+    token = a.reporter_phone_enc if field == "phone" else a.reporter_name_enc
+    if not token:
+        missing = _("诉求 %(number)s 没有登记反映人的手机号。") if field == "phone" else _("诉求 %(number)s 没有登记反映人的姓名。")
+        raise ValidationFailed("nothing_recorded", missing % {"number": a.number})
+    with transaction.atomic():
+        audit.record(actor, "appeal.reporter_unmask", a, after={
+            "number": a.number, "field": field, "reason": reason[:200], "channel": channel})
+    return pii.decrypt(token)

@@ -148,7 +148,9 @@ def _whistle_context(appeal, rows=None) -> dict:
 @login_required
 def appeal_detail(request, number: str):
     appeal = selectors.appeal_get_for(request.user, number)
-    return render(request, "appeals/detail.html", _detail_context(request, appeal))
+    from .views_board import detail_panels  # duplicate suggestions and proactive handling (views_board.py)
+
+    return render(request, "appeals/detail.html", {**_detail_context(request, appeal), **detail_panels(request, appeal)})
 
 
 def _safe_next(request) -> str | None:

@@ -241,3 +241,59 @@ SUMMONS_ACTIONS = tuple(dict.fromkeys(t.action for t in SUMMONS_TABLE))
 
 def summons_rows_for(state: str, action: str) -> list[Transition]:
     return [t for t in SUMMONS_TABLE if t.source == state and t.action == action]
+
+
+# ---- the deadline sweep (`gongzhi sweep`): rows only the system applies ----
+#
+# A third table of the same shape. It is kept apart from TABLE on purpose: the rows are the
+# system's (relation `system`, actor None), driven by the clock as a guard, and must never be
+# offered to anyone — `permissions.allowed_actions` and the services' `_pick` walk TABLE only, so a
+# superuser (who also has the `system` relation) is not shown "escalate" on a page either.
+# Choices made here, for the record:
+# - Escalation is one level per overdue step (grid → community → street), from every state in
+#   which the current level still owes a response or a result: submitted, escalated (handed on
+#   but not yet taken), accepted and reopened. At the street there is no level above to take it:
+#   the sweep records an overdue warning for the street and its district instead.
+# - An appeal resolved and not rated within APPEAL_AUTO_CLOSE_DAYS closes (auto_close). Its rating
+#   stays empty: the KPIs count it as unrated, never as satisfied.
+
+class SweepAction:
+    ESCALATE = "escalate"
+    AUTO_CLOSE = "auto_close"
+
+
+# Timeline events the sweep writes that change no state (warnings); they still bump `version`.
+OVERDUE, DUE_SOON = "overdue", "due_soon"
+# The step a warning is about: an appeal's response or result, a work order's report or result.
+STEP_RESPOND, STEP_RESOLVE, STEP_REPORT, STEP_WO_RESOLVE = "respond", "resolve", "report", "wo_resolve"
+
+SWEEP_EVENT_LABELS = {
+    SweepAction.ESCALATE: _("超时自动上报"),
+    SweepAction.AUTO_CLOSE: _("逾期未评价自动结案"),
+    OVERDUE: _("超时预警"),
+    DUE_SOON: _("即将到期提醒"),
+}
+# The timeline shows the sweep's events by these names too (present.py reads ACTION_LABELS).
+ACTION_LABELS.update(SWEEP_EVENT_LABELS)
+
+STEP_LABELS = {
+    STEP_RESPOND: _("响应"),
+    STEP_RESOLVE: _("办结"),
+    STEP_REPORT: _("部门报到"),
+    STEP_WO_RESOLVE: _("部门办结"),
+}
+
+
+def _appeal_not_rated(appeal, data) -> bool:
+    return appeal.rated_at is None
+
+
+SWEEP_TABLE: tuple[Transition, ...] = (
+    *_rows((State.SUBMITTED, State.ESCALATED, State.ACCEPTED, State.REOPENED), SweepAction.ESCALATE,
+           State.ESCALATED, (SYSTEM,), guard=_below_street, refusal=_AT_TOP),
+    Transition(State.RESOLVED, SweepAction.AUTO_CLOSE, State.CLOSED, frozenset({SYSTEM}), guard=_appeal_not_rated),
+)
+
+
+def sweep_rows_for(state: str, action: str) -> list[Transition]:
+    return [t for t in SWEEP_TABLE if t.source == state and t.action == action]

@@ -20,11 +20,13 @@ from gongzhi.core.errors import PermissionDenied
 ROLE_ACTIONS: dict[str, set[str]] = {
     Role.RESIDENT: set(),
     Role.PARTY_MEMBER: set(),
-    Role.GRID_WORKER: {"registry.view", "appeal.handle"},
-    Role.COMMUNITY_WORKER: {"registry.view", "registry.edit", "person.unmask", "export.ledger", "appeal.handle"},
-    Role.STREET_OFFICER: {"registry.view", "registry.edit", "export.ledger", "appeal.handle"},
-    Role.DEPARTMENT_HANDLER: {"registry.view", "workorder.handle"},
-    Role.UNIT_LIAISON: {"registry.view", "workorder.handle"},
+    Role.GRID_WORKER: {"registry.view", "appeal.handle", "kpi.view"},
+    Role.COMMUNITY_WORKER: {"registry.view", "registry.edit", "person.unmask", "export.ledger", "appeal.handle",
+                            "appeal.dispatch", "kpi.view"},
+    Role.STREET_OFFICER: {"registry.view", "registry.edit", "export.ledger", "appeal.handle", "appeal.dispatch",
+                          "kpi.view"},
+    Role.DEPARTMENT_HANDLER: {"registry.view", "workorder.handle", "kpi.view"},
+    Role.UNIT_LIAISON: {"registry.view", "workorder.handle", "kpi.view"},
     Role.DISTRICT_ADMIN: {
         "registry.view",
         "registry.edit",
@@ -33,8 +35,9 @@ ROLE_ACTIONS: dict[str, set[str]] = {
         "export.ledger",
         "audit.view",
         "accounts.manage",
+        "kpi.view",
     },
-    Role.AUDITOR: {"registry.view", "audit.view", "export.ledger"},
+    Role.AUDITOR: {"registry.view", "audit.view", "export.ledger", "kpi.view"},
 }
 
 ALL_ACTIONS = sorted(set().union(*ROLE_ACTIONS.values()))

@@ -11,7 +11,10 @@ NAV = [
     (_("反映诉求"), "/appeals/new/", None),
     (_("我的诉求"), "/appeals/mine/", None),
     (_("诉求待办"), "/appeals/inbox/", "appeal.handle"),
+    (_("调度台"), "/appeals/board/", "appeal.dispatch"),
+    (_("代录诉求"), "/appeals/entry/", "appeal.handle"),
     (_("工单待办"), "/appeals/workorders/", "workorder.handle"),
+    (_("绩效统计"), "/appeals/kpi/", "kpi.view"),
     (_("组织"), "/org/", "registry.view"),
     (_("成员单位"), "/org/units/", "registry.view"),
     (_("人员"), "/org/people/", "registry.view"),
@@ -19,6 +22,7 @@ NAV = [
     (_("网格导入导出"), "/places/grids/import/", "grid.import"),
     (_("审计日志"), "/audit/", "audit.view"),
     (_("账号与角色"), "/accounts/users/", "accounts.manage"),
+    (_("通知"), "/notifications/", None),
     (_("API 令牌"), "/accounts/tokens/", None),
 ]
 

@@ -1,0 +1,81 @@
+"""The background worker: sweep deadlines and deliver the outbox, every SWEEP_INTERVAL_SECONDS.
+
+One loop, no broker: run `gongzhi sweep` and `gongzhi deliver_notifications` in-process, sleep,
+repeat; SIGTERM or SIGINT ends it cleanly after the current round (systemd's stop). Both jobs are
+idempotent and safe to run twice at once, so a second worker (or a cron run of `gongzhi sweep`)
+does no harm. A round that raises is logged and the loop goes on; the database being away for a
+while only delays work.
+"""
+
+import logging
+import signal
+import threading
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections, connection
+
+from gongzhi.appeals.sweep import sweep
+from gongzhi.notifications.services import deliver_outbox
+
+log = logging.getLogger("gongzhi.worker")
+
+
+class Command(BaseCommand):
+    help = ("Run the deadline sweep and deliver notification emails every SWEEP_INTERVAL_SECONDS until "
+            "SIGTERM/SIGINT (then exit 0 after the current round).")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--interval", type=float, default=None,
+                            help="Seconds between rounds (default: settings.SWEEP_INTERVAL_SECONDS).")
+        parser.add_argument("--once", action="store_true", help="Run one round and exit.")
+        parser.add_argument("--rounds", type=int, default=0, help="Stop after this many rounds (0: no limit).")
+
+    def handle(self, *args, interval=None, once=False, rounds=0, **options):
+        interval = settings.SWEEP_INTERVAL_SECONDS if interval is None else interval
+        stop = threading.Event()
+        previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                previous[sig] = signal.signal(sig, lambda signum, frame: stop.set())
+        self.stdout.write(f"worker: every {interval:g}s; stop with SIGTERM")
+        done = 0
+        try:
+            while not stop.is_set():
+                self.round()
+                done += 1
+                if once or (rounds and done >= rounds):
+                    break
+                stop.wait(interval)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        self.stdout.write(f"worker: stopped after {done} round(s)")
+
+    def round(self) -> None:
+        started = time.monotonic()
+        _recycle_connections()
+        try:
+            report = sweep()
+            counts = ", ".join(f"{k} {v}" for k, v in report.as_dict().items() if v)
+            if counts:
+                self.stdout.write(f"sweep: {counts}")
+        except Exception:
+            log.exception("worker: sweep failed")
+        try:
+            sent = deliver_outbox()
+            if any(sent.as_dict().values()):
+                self.stdout.write("notifications: " + ", ".join(f"{k} {v}" for k, v in sent.as_dict().items()))
+        except Exception:
+            log.exception("worker: delivering notifications failed")
+        finally:
+            _recycle_connections()
+        log.info("worker: round took %.2fs", time.monotonic() - started)
+
+
+def _recycle_connections() -> None:
+    """Drop connections past CONN_MAX_AGE or broken (a database restart), as a request would;
+    never one inside a transaction (only a test runs the worker inside one)."""
+    if not connection.in_atomic_block:
+        close_old_connections()
