@@ -50,7 +50,7 @@ def quiet(_line):
 
 @pytest.fixture
 def small(db):
-    created = seed.seed("small", log=quiet)
+    created = seed.seed("small", log=quiet, appeals=False)
     yield created
     geo.invalidate()  # the next test's database starts again from version 0
 
@@ -156,7 +156,7 @@ def test_each_micro_grid_centre_locates_to_that_grid(small):
 @pytest.mark.django_db
 def test_a_second_run_creates_nothing(small):
     before = counts()
-    created = seed.seed("small", log=quiet)
+    created = seed.seed("small", log=quiet, appeals=False)
     assert counts() == before
     assert not any(created.values())
     # One audit entry per run, not one per row.
@@ -168,7 +168,7 @@ def test_two_runs_on_empty_databases_give_the_same_grids():
     hashes = []
     for _ in range(2):
         with transaction.atomic():
-            seed.seed("small", log=quiet)
+            seed.seed("small", log=quiet, appeals=False)
             hashes.append(grid_export_hash())
             transaction.set_rollback(True)  # back to an empty database for the next run
         assert Grid.objects.count() == 0
@@ -238,7 +238,7 @@ def test_the_command_prints_progress_and_rejects_an_unknown_scale():
 def test_a_larger_scale_adds_what_is_missing_and_keeps_what_is_there(small):
     beining_grids = dict(Grid.objects.filter(community__code=plan.BEINING).values_list("code", "geometry"))
     users = get_user_model().objects.count()
-    seed.seed("district", log=quiet)
+    seed.seed("district", log=quiet, appeals=False)
     assert Place.objects.filter(kind=PlaceKind.COMMUNITY).count() == 35
     # 2 communities keep their small layout (15 grids), 33 get the full one (26).
     assert Grid.objects.count() == 2 * 15 + 33 * 26
@@ -253,5 +253,5 @@ def test_a_larger_scale_adds_what_is_missing_and_keeps_what_is_there(small):
     assert PartyMembership.objects.filter(home_organization__name="北宁社区党委").count() == 1034
     assert get_user_model().objects.count() == users
     before = counts()
-    seed.seed("district", log=quiet)
+    seed.seed("district", log=quiet, appeals=False)
     assert counts() == before

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -32,7 +32,7 @@ from gongzhi.org.models import (
 )
 from gongzhi.places.models import Grid, GridLevel, Place, PlaceKind
 
-from . import fake, plan
+from . import appeals, fake, plan
 
 DEMO_PASSWORD = "gongzhi-demo"
 BATCH = 2000
@@ -58,11 +58,15 @@ DEMO_ACCOUNTS = (
 )
 
 
-def seed(scale: str, *, log: Callable[[str], None] = print, today: dt.date | None = None) -> dict[str, int]:
-    """Create what the scale needs and is not there yet; return the rows created per model."""
+def seed(scale: str, *, log: Callable[[str], None] = print, today: dt.date | None = None,
+         appeals: bool = True) -> dict[str, int]:
+    """Create what the scale needs and is not there yet; return the rows created per model.
+
+    `appeals=False` leaves out the sample appeals (tests of the registry do not need them, and they
+    are most of a small seed's time)."""
     p = plan.build(scale)
     with transaction.atomic():
-        seeder = _Seeder(p, log, today or timezone.localdate())
+        seeder = _Seeder(p, log, today or timezone.localdate(), appeals)
         seeder.run()
     return dict(seeder.created)
 
@@ -77,8 +81,9 @@ def _street_committee_name(street_name: str) -> str:
 
 
 class _Seeder:
-    def __init__(self, p: plan.Plan, log, today: dt.date):
+    def __init__(self, p: plan.Plan, log, today: dt.date, appeals: bool = True):
         self.plan = p
+        self.with_appeals = appeals
         self.log = log
         self.today = today
         self.created: dict[str, int] = defaultdict(int)
@@ -102,11 +107,14 @@ class _Seeder:
         self.seed_organizations()
         self.seed_agreements()
         self.seed_party_members()
+        self.analyze()
         self.seed_grid_staff()
         self.seed_grid_units()
         self.seed_accounts()
         if self.grids_changed:
             geo.bump_version()
+        if self.with_appeals:
+            self.seed_appeals()  # after the bump: their points are located on the grids just made
         audit.record(
             None,
             "demo.seed",
@@ -122,6 +130,18 @@ class _Seeder:
             f"done in {time.perf_counter() - self.t0:.1f}s: "
             + (", ".join(f"{k} +{v}" for k, v in sorted(self.created.items())) or "nothing new")
         )
+
+    def analyze(self) -> None:
+        """Refresh PostgreSQL's planner statistics after the bulk inserts.
+
+        Without them the planner takes freshly filled tables for empty ones and picks nested loops
+        that go quadratic on the next run's counting queries (minutes at district scale). ANALYZE
+        may run inside a transaction and sees that transaction's own rows.
+        """
+        if connection.vendor != "postgresql":
+            return
+        with connection.cursor() as cur:
+            cur.execute("ANALYZE places_place, places_grid, org_organization, org_person, org_partymembership")
 
     # ---- places ----
 
@@ -637,6 +657,14 @@ class _Seeder:
             GridUnit.objects.bulk_create(chunk)
         self.created["grid_units"] += len(new)
         self.step("member units on grids", grid_units=len(new))
+
+    # ---- sample appeals ----
+
+    def seed_appeals(self) -> None:
+        """Appeals in every state for the demo accounts, through the services (demo/appeals.py)."""
+        made = appeals.seed_appeals(self.plan.scale)
+        self.created["appeals"] += made
+        self.step("sample appeals, through the services", appeals=made)
 
     # ---- demo accounts ----
 
