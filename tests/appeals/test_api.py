@@ -198,3 +198,22 @@ def test_openapi_lists_the_appeal_endpoints(client):
     paths = client.get("/api/v1/openapi.json").json()["paths"]
     assert {"/api/v1/appeals", "/api/v1/appeals/{number}", "/api/v1/appeals/{number}/{action}",
             "/api/v1/appeals/{number}/photos"} <= set(paths)
+
+
+def test_the_inbox_lists_my_open_appeals_due_soonest_first_in_keyset_pages(client, city):
+    normal = submit(city.jumin, urgency="normal")
+    urgent = submit(city.linju, urgency="urgent")
+    later = submit(city.jumin, urgency="normal")
+    gw = bearer(city.gw1)
+    r = client.get("/api/v1/appeals/inbox?limit=2", **gw)
+    assert r.status_code == 200, r.content
+    page = r.json()
+    assert [a["number"] for a in page["items"]] == [urgent.number, normal.number] and page["next_after"]
+    rest = client.get(f"/api/v1/appeals/inbox?limit=2&after={page['next_after']}", **gw).json()
+    assert [a["number"] for a in rest["items"]] == [later.number] and rest["next_after"] is None
+    assert "accept" in page["items"][0]["allowed_actions"]
+    # A resident has no inbox; a broken cursor is refused with a clear message.
+    r = client.get("/api/v1/appeals/inbox", **bearer(city.jumin))
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    r = client.get("/api/v1/appeals/inbox?after=nonsense", **gw)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "bad_cursor"

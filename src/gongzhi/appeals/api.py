@@ -78,6 +78,15 @@ def appeal_list(request, state: str = "", category: str = "", mine: bool = False
     return {"items": [_out(request, a) for a in rows], "next_before": next_before}
 
 
+@router.get("/appeals/inbox", auth=AUTH,
+            summary="My inbox: open appeals I own or at my level in my scope, due soonest first, keyset-paginated")
+def appeal_inbox(request, after: str = "", limit: int = 50):
+    if not selectors.has_appeal_inbox(request.user):
+        raise PermissionDenied("forbidden", _("待办诉求只对网格员、社区工作者和街道干部开放。"))
+    rows, next_after = selectors.due_keyset_page(selectors.inbox_for(request.user), after=after, limit=limit)
+    return {"items": [_out(request, a) for a in rows], "next_after": next_after}
+
+
 @router.get("/appeals/{number}", auth=AUTH, summary="One appeal with the actions I may take and its timeline")
 def appeal_detail(request, number: str):
     return _out(request, selectors.appeal_get_for(request.user, number), detail=True)

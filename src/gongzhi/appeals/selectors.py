@@ -78,6 +78,11 @@ def inbox_for(actor):
             .order_by(F("step_due").asc(nulls_last=True), "id"))
 
 
+def has_appeal_inbox(actor) -> bool:
+    """Grid workers, community workers and street officers (and superusers) have an appeal inbox."""
+    return getattr(actor, "is_superuser", False) or any(s.role in ROLE_LEVEL for s in scopes_of(actor))
+
+
 def my_appeals(actor):
     """The appeals the actor reported, newest first."""
     return with_related().filter(reporter=actor).order_by("-id")

@@ -23,12 +23,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from gongzhi.core.errors import GongzhiError, PermissionDenied
-from gongzhi.core.scopes import scopes_of
 from gongzhi.org.models import OrgKind
 
 from . import present, selectors, services
 from .forms import AppealForm, RatingChoices
-from .permissions import ROLE_LEVEL, allowed_actions, allowed_work_order_actions, can_view_work_order
+from .permissions import allowed_actions, allowed_work_order_actions, can_view_work_order
 from .workflow import ACTION_LABELS, SUMMONS_ACTION_LABELS, Action, SummonsAction
 
 # The inputs each action's form shows: (name, label, widget, required, choices).
@@ -87,7 +86,7 @@ def appeal_mine(request):
 
 @login_required
 def appeal_inbox(request):
-    if not request.user.is_superuser and not any(s.role in ROLE_LEVEL for s in scopes_of(request.user)):
+    if not selectors.has_appeal_inbox(request.user):
         raise PermissionDenied("forbidden", _("待办诉求只对网格员、社区工作者和街道干部开放。"))
     page = Paginator(selectors.inbox_for(request.user), 50).get_page(request.GET.get("page"))
     rows = [(a, present.is_overdue(a), Action.ACCEPT in allowed_actions(request.user, a)) for a in page]
