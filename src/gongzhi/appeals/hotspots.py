@@ -26,15 +26,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from gongzhi.core import audit
-from gongzhi.core.errors import Conflict, PermissionDenied, ValidationFailed
-from gongzhi.core.text import clean_text
+from gongzhi.core.errors import Conflict, PermissionDenied
 
 from . import selectors, services
 from .models import (
@@ -71,24 +70,12 @@ def stale_message():
 
 
 def _serialised(fn):
-    """Run `fn` in a transaction; a writer that waited out SQLite's lock gets a 409, not a 500."""
-    try:
-        with transaction.atomic():
-            return fn()
-    except OperationalError as exc:
-        if connection.vendor != "sqlite" or "locked" not in str(exc) or connection.in_atomic_block:
-            raise
-        raise Conflict("busy", _("系统正忙，有人正在处理同一热点，请稍后重试。")) from None
+    return services._serialised(fn, _("系统正忙，有人正在处理同一热点，请稍后重试。"))
 
 
-def _text(value, *, field_label, max_len, required=True) -> str:
-    v = clean_text(value if isinstance(value, str) else ("" if value is None else str(value))).strip()
-    if required and not v:
-        raise ValidationFailed("required", _("请填写%(field)s。") % {"field": field_label})
-    if len(v) > max_len:
-        raise ValidationFailed("too_long", _("%(field)s不能超过 %(max)d 字（现在 %(n)d 字）。") % {
-            "field": field_label, "max": max_len, "n": len(v)})
-    return v
+# The appeals' own input rules: the same cleaning, limits and messages for hotspot text and versions.
+_text = services._text
+_version = services._version
 
 
 # ---- who may do what ----
@@ -284,15 +271,6 @@ def detect_hotspots(now=None) -> DetectResult:
 
 
 # ---- convert and dismiss ----
-
-def _version(value) -> int | None:
-    if value in (None, ""):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValidationFailed("bad_version", _("版本号必须是整数。")) from None
-
 
 def _stale(pk) -> Conflict:
     h = Hotspot.objects.select_related("proactive_appeal").get(pk=pk)

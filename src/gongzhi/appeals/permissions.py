@@ -51,15 +51,21 @@ def roles_covering(user, appeal) -> set[str]:
     return {s.role for s in scopes_of(user) if scope_covers(s, appeal)}
 
 
-def relations(actor, appeal) -> set[str]:
-    """The actor's relations to the appeal, in the vocabulary of workflow.TABLE's roles."""
+def _base_relations(actor) -> set[str]:
+    """What any actor is before its tie to the object: the system (no user), nobody (signed out), or
+    anyone signed in (a superuser also counts as the system)."""
     if actor is None:
         return {SYSTEM}
     if not _signed_in(actor):
         return set()
-    rel = {ANYONE}
-    if getattr(actor, "is_superuser", False):
-        rel.add(SYSTEM)
+    return {ANYONE, SYSTEM} if getattr(actor, "is_superuser", False) else {ANYONE}
+
+
+def relations(actor, appeal) -> set[str]:
+    """The actor's relations to the appeal, in the vocabulary of workflow.TABLE's roles."""
+    rel = _base_relations(actor)
+    if actor is None or not rel:
+        return rel
     if appeal.reporter_id is not None and appeal.reporter_id == actor.pk:
         rel.add(REPORTER)
     if appeal.owner_id is not None and appeal.owner_id == actor.pk:
@@ -145,13 +151,9 @@ def allowed_actions(actor, appeal) -> list[str]:
 
 def summons_relations(actor, work_order) -> set[str]:
     """The actor's relations to a work order, in the vocabulary of workflow.SUMMONS_TABLE's roles."""
-    if actor is None:
-        return {SYSTEM}
-    if not _signed_in(actor):
-        return set()
-    rel = {ANYONE}
-    if getattr(actor, "is_superuser", False):
-        rel.add(SYSTEM)
+    rel = _base_relations(actor)
+    if actor is None or not rel:
+        return rel
     if is_assignee(actor, work_order):
         rel.add(ASSIGNEE)
     if STREET_OFFICER in roles_covering(actor, work_order.appeal):

@@ -104,15 +104,17 @@ def _user_or_none(actor):
     return actor if _signed_in(actor) else None
 
 
-def _serialised(fn):
-    """Run `fn` in a transaction; a writer that waited out SQLite's lock gets a 409, not a 500."""
+def _serialised(fn, busy_message=None):
+    """Run `fn` in a transaction; a writer that waited out SQLite's lock gets a 409, not a 500.
+
+    `busy_message` names what was busy (the default speaks of an appeal)."""
     try:
         with transaction.atomic():
             return fn()
     except OperationalError as exc:
         if connection.vendor != "sqlite" or "locked" not in str(exc) or connection.in_atomic_block:
             raise
-        raise Conflict("busy", _("系统正忙，有人正在处理同一诉求，请稍后重试。")) from None
+        raise Conflict("busy", busy_message or _("系统正忙，有人正在处理同一诉求，请稍后重试。")) from None
 
 
 def _labels(actions) -> str:
@@ -221,16 +223,22 @@ def level_holder(level: str, *, grid_path: str, place_path: str):
     return best[0].user if best else None
 
 
-def _owner_below(appeal, level: str):
-    """Who gets an appeal handed back down: whoever handed it up from that level, else the default."""
-    last = (AppealEvent.objects.filter(appeal=appeal, action=Action.HAND_ON, data__from_level=level)
+def _last_mover(appeal, action: str, level: str):
+    """The active user who last moved the appeal away from `level` by `action` (hand on or back)."""
+    last = (AppealEvent.objects.filter(appeal=appeal, action=action, data__from_level=level)
             .order_by("-id").values_list("data", flat=True).first())
     if last and last.get("from_owner"):
         from django.contrib.auth import get_user_model
 
-        user = get_user_model().objects.filter(pk=last["from_owner"], is_active=True).first()
-        if user is not None:
-            return user
+        return get_user_model().objects.filter(pk=last["from_owner"], is_active=True).first()
+    return None
+
+
+def _owner_below(appeal, level: str):
+    """Who gets an appeal handed back down: whoever handed it up from that level, else the default."""
+    user = _last_mover(appeal, Action.HAND_ON, level)
+    if user is not None:
+        return user
     if level == Level.GRID:
         user, got = on_duty_owner(appeal.grid)
         return user if got == Level.GRID else None
@@ -1101,14 +1109,9 @@ def appeal_warn(*, appeal, action: str, now=None) -> bool:
 
 def _owner_above(a: Appeal, level: str):
     """Who takes an escalated appeal: whoever handed it down from that level, else the level's holder."""
-    last = (AppealEvent.objects.filter(appeal=a, action=Action.HAND_BACK, data__from_level=level)
-            .order_by("-id").values_list("data", flat=True).first())
-    if last and last.get("from_owner"):
-        from django.contrib.auth import get_user_model
-
-        user = get_user_model().objects.filter(pk=last["from_owner"], is_active=True).first()
-        if user is not None:
-            return user
+    user = _last_mover(a, Action.HAND_BACK, level)
+    if user is not None:
+        return user
     return level_holder(level, grid_path=a.grid_path, place_path=a.place_path)
 
 
