@@ -95,3 +95,7 @@ api.add_router("/", board_router)  # before appeals_router: /appeals/board is no
 api.add_router("/", appeals_router)
 api.add_router("/", "gongzhi.appeals.api_kpi.router")
 api.add_router("/", notifications_router)
+api.add_router("/", "gongzhi.lists.api.router")
+api.add_router("/", "gongzhi.lists.api_matching.router")
+api.add_router("/", "gongzhi.volunteering.api.router")
+api.add_router("/", "gongzhi.timebank.api.router")

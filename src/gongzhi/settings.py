@@ -40,6 +40,9 @@ INSTALLED_APPS = [
     "gongzhi.appeals",
     "gongzhi.notifications",
     "gongzhi.open311",
+    "gongzhi.lists",
+    "gongzhi.volunteering",
+    "gongzhi.timebank",
     "gongzhi.demo",
     "gongzhi.web",
 ]

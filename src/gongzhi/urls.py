@@ -17,5 +17,10 @@ urlpatterns = [
     path("appeals/", include("gongzhi.appeals.urls")),
     path("notifications/", include("gongzhi.notifications.urls")),
     path("open311/", include("gongzhi.open311.urls")),
+    path("lists/board/", include("gongzhi.lists.urls_matching")),
+    path("lists/", include("gongzhi.lists.urls")),
+    path("wishes/", include("gongzhi.lists.urls_public")),
+    path("volunteering/", include("gongzhi.volunteering.urls")),
+    path("timebank/", include("gongzhi.timebank.urls")),
     path("", include("gongzhi.web.urls")),
 ]

@@ -9,15 +9,19 @@ from tests.factories import grid_tree, user
 # What each role may do on 北宁社区's registry when its scope covers 北宁 (None: nowhere).
 EXPECTED = {
     Role.RESIDENT: set(),
-    Role.PARTY_MEMBER: set(),
-    Role.GRID_WORKER: {"registry.view", "appeal.handle", "kpi.view"},
+    Role.PARTY_MEMBER: {"lists.take"},
+    Role.GRID_WORKER: {"registry.view", "appeal.handle", "kpi.view", "lists.record", "lists.view"},
     Role.COMMUNITY_WORKER: {"registry.view", "registry.edit", "person.unmask", "export.ledger", "appeal.handle",
-                            "appeal.dispatch", "kpi.view"},
+                            "appeal.dispatch", "kpi.view", "lists.record", "lists.dispatch", "lists.view",
+                            "volunteer.manage", "volunteer.view", "timebank.manage", "timebank.view"},
     Role.STREET_OFFICER: {"registry.view", "registry.edit", "export.ledger", "appeal.handle", "appeal.dispatch",
-                          "kpi.view"},
+                          "kpi.view", "lists.record", "lists.dispatch", "lists.view", "volunteer.manage",
+                          "volunteer.view", "timebank.view"},
     Role.DISTRICT_ADMIN: {"registry.view", "registry.edit", "person.unmask", "grid.import", "export.ledger",
-                          "audit.view", "accounts.manage", "kpi.view"},
-    Role.AUDITOR: {"registry.view", "audit.view", "export.ledger", "kpi.view"},
+                          "audit.view", "accounts.manage", "kpi.view", "lists.view", "volunteer.view",
+                          "timebank.view"},
+    Role.AUDITOR: {"registry.view", "audit.view", "export.ledger", "kpi.view", "lists.view", "volunteer.view",
+                   "timebank.view"},
 }
 
 

@@ -18,15 +18,19 @@ from gongzhi.core.errors import PermissionDenied
 # The permission matrix: which role may perform which action (inside its scope).
 # Actions are "<area>.<verb>"; tests walk this whole table.
 ROLE_ACTIONS: dict[str, set[str]] = {
+    # Residents and party members act on their own things (their needs, sign-ups, time credits);
+    # "lists.take" lets a party member claim and accept orders as an individual taker.
     Role.RESIDENT: set(),
-    Role.PARTY_MEMBER: set(),
-    Role.GRID_WORKER: {"registry.view", "appeal.handle", "kpi.view"},
+    Role.PARTY_MEMBER: {"lists.take"},
+    Role.GRID_WORKER: {"registry.view", "appeal.handle", "kpi.view", "lists.record"},
     Role.COMMUNITY_WORKER: {"registry.view", "registry.edit", "person.unmask", "export.ledger", "appeal.handle",
-                            "appeal.dispatch", "kpi.view"},
+                            "appeal.dispatch", "kpi.view", "lists.record", "lists.dispatch", "volunteer.manage",
+                            "timebank.manage"},
     Role.STREET_OFFICER: {"registry.view", "registry.edit", "export.ledger", "appeal.handle", "appeal.dispatch",
-                          "kpi.view"},
+                          "kpi.view", "lists.record", "lists.dispatch", "volunteer.manage", "timebank.view"},
     Role.DEPARTMENT_HANDLER: {"registry.view", "workorder.handle", "kpi.view"},
-    Role.UNIT_LIAISON: {"registry.view", "workorder.handle", "kpi.view"},
+    # A liaison offers its unit's resources and claims projects for it, and organises its activities.
+    Role.UNIT_LIAISON: {"registry.view", "workorder.handle", "kpi.view", "lists.take", "volunteer.organise"},
     Role.DISTRICT_ADMIN: {
         "registry.view",
         "registry.edit",
@@ -36,9 +40,24 @@ ROLE_ACTIONS: dict[str, set[str]] = {
         "audit.view",
         "accounts.manage",
         "kpi.view",
+        "lists.view",
+        "volunteer.view",
+        "timebank.view",
     },
-    Role.AUDITOR: {"registry.view", "audit.view", "export.ledger", "kpi.view"},
+    Role.AUDITOR: {"registry.view", "audit.view", "export.ledger", "kpi.view", "lists.view", "volunteer.view",
+                   "timebank.view"},
 }
+
+# Actions that imply a read-only one: whoever may dispatch or manage may also view.
+IMPLIED: dict[str, set[str]] = {
+    "lists.view": {"lists.record", "lists.dispatch"},
+    "volunteer.view": {"volunteer.manage"},
+    "timebank.view": {"timebank.manage"},
+}
+for _view, _stronger in IMPLIED.items():
+    for _actions in ROLE_ACTIONS.values():
+        if _actions & _stronger:
+            _actions.add(_view)
 
 ALL_ACTIONS = sorted(set().union(*ROLE_ACTIONS.values()))
 
@@ -81,6 +100,10 @@ def _scopes_for(user, action: str) -> list[Scope]:
 
 def _paths_of(obj) -> dict[str, str]:
     """The paths an object can be reached by: its place path, grid path and org path."""
+    # Models of later apps say how they are reached themselves: scope_paths() returns the same
+    # {"place": ..., "grid": ..., "org": ...} shape (only the keys that apply).
+    if hasattr(obj, "scope_paths"):
+        return obj.scope_paths()
     label = obj._meta.label_lower
     if label == "places.place":
         return {"place": obj.path}

@@ -15,6 +15,15 @@ NAV = [
     (_("代录诉求"), "/appeals/entry/", "appeal.handle"),
     (_("工单待办"), "/appeals/workorders/", "workorder.handle"),
     (_("绩效统计"), "/appeals/kpi/", "kpi.view"),
+    (_("心愿墙"), "/wishes/", None),
+    (_("提需求"), "/lists/needs/new/", None),
+    (_("三张清单"), "/lists/", "lists.view"),
+    (_("派单台"), "/lists/board/", "lists.dispatch"),
+    (_("我的接单"), "/lists/orders/", "lists.take"),
+    (_("志愿活动"), "/volunteering/activities/", None),
+    (_("志愿队伍"), "/volunteering/teams/", None),
+    (_("双报到"), "/volunteering/reports/", None),
+    (_("我的时间"), "/timebank/", None),
     (_("组织"), "/org/", "registry.view"),
     (_("成员单位"), "/org/units/", "registry.view"),
     (_("人员"), "/org/people/", "registry.view"),
@@ -30,7 +39,7 @@ NAV = [
 def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav": [(label, url) for label, url, action in NAV if url in ("/", "/map/")]}
+        return {"nav": [(label, url) for label, url, action in NAV if url in ("/", "/map/", "/wishes/")]}
     return {
         "nav": [(label, url) for label, url, action in NAV if action is None or scopes.can(user, action)],
         "my_roles": sorted({str(dict(_role_labels()).get(r, r)) for r in scopes.roles_of(user)}),

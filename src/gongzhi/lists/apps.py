@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ListsConfig(AppConfig):
+    name = "gongzhi.lists"
+    label = "lists"
+    verbose_name = _("三张清单")
+    default_auto_field = "django.db.models.BigAutoField"

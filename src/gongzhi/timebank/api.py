@@ -1,0 +1,5 @@
+"""The timebank endpoints of the JSON API at /api/v1/."""
+
+from ninja import Router
+
+router = Router(tags=["timebank"])

@@ -1,0 +1,5 @@
+"""The volunteering endpoints of the JSON API at /api/v1/."""
+
+from ninja import Router
+
+router = Router(tags=["volunteering"])
