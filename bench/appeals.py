@@ -287,6 +287,9 @@ def main() -> int:
     )
     ap.add_argument("--no-measure", action="store_true", help="only build the database")
     ap.add_argument(
+        "--no-migrate", action="store_true", help="with --reuse: the schema is current, skip migrate"
+    )
+    ap.add_argument(
         "--no-seed", action="store_true", help="with --reuse: the city is seeded already, skip seed_demo"
     )
     ap.add_argument(
@@ -322,8 +325,11 @@ def main() -> int:
     }
     os.environ.update(DATABASE_URL=url, GONGZHI_DEBUG="1", DJANGO_SETTINGS_MODULE="gongzhi.settings")
 
-    took, _out, _rc = run(["migrate", "--noinput", "-v0"], env)
-    print(f"migrate                {took:7.1f} s")
+    if args.reuse and args.no_migrate:
+        print("migrate                skipped (--reuse --no-migrate)")
+    else:
+        took, _out, _rc = run(["migrate", "--noinput", "-v0"], env)
+        print(f"migrate                {took:7.1f} s")
     if args.reuse and args.no_seed:
         print("seed_demo              skipped (--reuse --no-seed)")
     else:

@@ -153,6 +153,23 @@ def test_inbox_lists_due_soonest_first_marks_overdue_and_accepts_in_one_tap(clie
     assert (sooner.state, sooner.owner) == ("accepted", city.gw1)
 
 
+def test_inbox_pages_by_keyset_without_counting(client, city, monkeypatch, django_assert_max_num_queries):
+    from gongzhi.appeals import views
+
+    monkeypatch.setattr(views, "INBOX_PAGE", 2)
+    first, second, third = (submit(city.jumin) for _ in range(3))
+    client.force_login(city.gw1)
+    html = client.get("/appeals/inbox/").content.decode()
+    assert re.findall(r'data-testid="inbox-row" data-number="(\w+)"', html) == [first.number, second.number]
+    after = re.search(r'href="\?after=([^"]+)" data-testid="next-page"', html).group(1)
+    assert "回到第一页" not in html
+    with django_assert_max_num_queries(12):  # no count, no per-row queries
+        html = client.get(f"/appeals/inbox/?after={after}").content.decode()
+    assert re.findall(r'data-testid="inbox-row" data-number="(\w+)"', html) == [third.number]
+    assert 'data-testid="next-page"' not in html and "回到第一页" in html
+    assert client.get("/appeals/inbox/?after=not-a-cursor").status_code == 400
+
+
 def test_inbox_by_level(client, city):
     a = submit(city.jumin)
     client.force_login(city.cw)

@@ -35,6 +35,10 @@ def api_photo_url(appeal, photo) -> dict:
 def _out(request, appeal, *, detail=False) -> dict:
     if not detail:
         return present.appeal_out(request.user, appeal, photo_url=api_photo_url)
+    if getattr(appeal, "fresh_timeline", None) is not None:
+        # Just submitted: the service handed back its one event and photos, and there are no work orders.
+        return present.appeal_out(request.user, appeal, photo_url=api_photo_url, events=appeal.fresh_timeline,
+                                  photos=appeal.fresh_photos, work_orders=[])
     return present.appeal_out(request.user, appeal, photo_url=api_photo_url, events=selectors.timeline(appeal),
                               photos=selectors.photos_of(appeal), work_orders=selectors.work_orders_of(appeal))
 

@@ -380,9 +380,12 @@ def _upsert(rows: _Rows) -> None:
     params: list = []
     values = []
     adapt = connection.ops.adapt_datefield_value
+    # Counters this event does not touch are a literal 0, not a parameter: a submit's upsert then
+    # binds 6 values a row instead of 24 (the driver's query parsing was a visible share of a submit).
+    row_sql = "(" + ", ".join(["%s"] * 5 + ["%s" if c in used else "0" for c in COUNTERS]) + ")"
     for (key, day), (kind, parent, org_id, inc) in sorted(rows.rows.items()):
-        values.append("(" + ", ".join(["%s"] * len(cols)) + ")")
-        params += [adapt(day), key, str(kind), parent, org_id, *(inc.get(c, 0) for c in COUNTERS)]
+        values.append(row_sql)
+        params += [adapt(day), key, str(kind), parent, org_id, *(inc.get(c, 0) for c in COUNTERS if c in used)]
     sets = ", ".join(f"{qn(c)} = {table}.{qn(c)} + excluded.{qn(c)}" for c in used)
     sql = (f"INSERT INTO {table} ({', '.join(qn(c) for c in cols)}) VALUES {', '.join(values)} "
            f"ON CONFLICT ({qn('node')}, {qn('day')}) DO UPDATE SET {sets}")

@@ -193,6 +193,16 @@ class Appeal(models.Model):
             models.Index(fields=["place_path", "state"], name="appeal_place_state"),
             models.Index(fields=["grid_path", "state"], name="appeal_grid_state"),
             models.Index(fields=["category", "submitted_at"], name="appeal_category_time"),
+            # Inboxes and boards ask for open appeals under a grid or place path prefix. These partial
+            # indexes hold only the open ~1 % of the table, and pattern ops let PostgreSQL answer
+            # `path LIKE 'prefix%'` from them (the plain indexes above cannot: the collation is not C),
+            # so an inbox reads a few hundred rows, not every open appeal in the city.
+            models.Index(fields=["grid_path"], name="appeal_open_grid_path", opclasses=["varchar_pattern_ops"],
+                         condition=Q(state__in=OPEN_STATES)),
+            models.Index(fields=["place_path"], name="appeal_open_place_path", opclasses=["varchar_pattern_ops"],
+                         condition=Q(state__in=OPEN_STATES)),
+            # The sweep's auto-close looks for resolved appeals left unrated.
+            models.Index(fields=["resolved_at"], name="appeal_resolved_unrated", condition=Q(state="resolved")),
         ]
 
     def __str__(self):

@@ -248,16 +248,26 @@ def _owner_below(appeal, level: str):
 # ---- numbers ----
 
 def _next_number(now) -> str:
-    """SQ + yyyymmdd (Asia/Shanghai) + the day's sequence, from a counter row locked by the update."""
+    """SQ + yyyymmdd (Asia/Shanghai) + the day's sequence, from a counter row locked by the update.
+
+    One round trip (UPDATE … RETURNING, on PostgreSQL and SQLite ≥ 3.35) in the common case; the row
+    stays locked until commit, so callers take a number as late in their transaction as they can."""
     day = timezone.localdate(now)
-    if not AppealCounter.objects.filter(day=day).update(last=F("last") + 1):
-        try:
-            with transaction.atomic():
-                AppealCounter.objects.create(day=day, last=1)
-        except IntegrityError:
-            AppealCounter.objects.filter(day=day).update(last=F("last") + 1)
-    last = AppealCounter.objects.values_list("last", flat=True).get(day=day)
-    return f"SQ{day:%Y%m%d}{last:06d}"
+    table = connection.ops.quote_name(AppealCounter._meta.db_table)
+    sql = f"UPDATE {table} SET last = last + 1 WHERE day = %s RETURNING last"
+    param = connection.ops.adapt_datefield_value(day)
+    with connection.cursor() as cur:
+        cur.execute(sql, [param])
+        got = cur.fetchone()
+        if got is None:
+            try:
+                with transaction.atomic():
+                    AppealCounter.objects.create(day=day, last=1)
+                got = (1,)
+            except IntegrityError:  # another submit created the day's row first
+                cur.execute(sql, [param])
+                got = cur.fetchone()
+    return f"SQ{day:%Y%m%d}{got[0]:06d}"
 
 
 # ---- submit ----
@@ -300,15 +310,14 @@ def appeal_submit(*, actor, category, text, lon, lat, title="", urgency=Urgency.
             raise ValidationFailed("bad_idempotency_key", _("幂等键应为 1 至 64 个可见 ASCII 字符。"))
 
     def replay():
-        existing = selectors.with_related().filter(submitted_by=actor, idempotency_key=key).first() if key else None
-        if existing is not None:
-            existing.replayed = True
+        """The submitter's earlier appeal under this key, if any (a cheap probe first: retries are rare)."""
+        if not key or not Appeal.objects.filter(submitted_by=actor, idempotency_key=key).exists():
+            return None
+        existing = selectors.with_related().get(submitted_by=actor, idempotency_key=key)
+        existing.replayed = True
         return existing
 
     def write() -> Appeal:
-        existing = replay()
-        if existing is not None:
-            return existing
         cat = _category(category)
         if urgency not in Urgency.values:
             raise ValidationFailed("bad_urgency", _("紧急程度只能是“紧急”或“一般”。"))
@@ -343,38 +352,55 @@ def appeal_submit(*, actor, category, text, lon, lat, title="", urgency=Urgency.
         respond_h, resolve_h = cat.hours(urgency)
         now = timezone.now()
         respond_due = now + dt.timedelta(hours=respond_h)
-        try:
-            with transaction.atomic():  # a savepoint: a twin with the same key rolls back to here
-                appeal = Appeal.objects.create(
-                    number=_next_number(now), category=cat, urgency=urgency, title=head, text=body,
-                    lon=float(lon), lat=float(lat), grid=grid, community=grid.community, grid_path=grid.path,
-                    place_path=grid.place_path, source=source, reporter=reporter, submitted_by=actor,
-                    reporter_name_enc=pii.encrypt(name), reporter_name_masked=pii.mask_name(name),
-                    reporter_phone_enc=pii.encrypt(phone), reporter_phone_hash=pii.lookup_hash(phone),
-                    reporter_phone_masked=pii.mask_phone(phone), consent_recorded=bool(consent_recorded and name),
-                    anonymous=bool(anonymous), state=row.target, owner=owner, owner_level=level,
-                    submitted_at=now, updated_at=now, respond_due=respond_due,
-                    resolve_due=now + dt.timedelta(hours=resolve_h), step_due=respond_due, idempotency_key=key,
-                )
-        except IntegrityError:
-            existing = replay()
-            if existing is None:
-                raise
-            return existing
+        # Platform-wide hot rows (the day's counter, the rollup rows, the audit chain's head) are
+        # written from here on, after every read, so their locks are held for the fewest statements.
+        appeal = Appeal.objects.create(
+            number=_next_number(now), category=cat, urgency=urgency, title=head, text=body,
+            lon=float(lon), lat=float(lat), grid=grid, community=grid.community, grid_path=grid.path,
+            place_path=grid.place_path, source=source, reporter=reporter, submitted_by=actor,
+            reporter_name_enc=pii.encrypt(name), reporter_name_masked=pii.mask_name(name),
+            reporter_phone_enc=pii.encrypt(phone), reporter_phone_hash=pii.lookup_hash(phone),
+            reporter_phone_masked=pii.mask_phone(phone), consent_recorded=bool(consent_recorded and name),
+            anonymous=bool(anonymous), state=row.target, owner=owner, owner_level=level,
+            submitted_at=now, updated_at=now, respond_due=respond_due,
+            resolve_due=now + dt.timedelta(hours=resolve_h), step_due=respond_due, idempotency_key=key,
+        )
         event = hooks.record_event(
             appeal, at=now, actor=_user_or_none(actor), action=Action.SUBMIT, from_state=row.source,
             to_state=row.target, data={"source": source, "owner": owner.pk if owner else None,
                                        "owner_level": level})
-        _store_photos(appeal, event, checked, actor, now)
+        stored = _store_photos(appeal, event, checked, actor, now)
         audit.record(actor, "appeal.submit", appeal, after={
             "number": appeal.number, "category": cat.code, "grid": grid.code, "source": source,
             "owner": owner.pk if owner else None, "owner_level": level, "anonymous": appeal.anonymous,
             "photos": len(checked)})
-        appeal = selectors.with_related().get(pk=appeal.pk)
+        # The new row already holds what an answer shows (category, grid, community, owner and
+        # reporter objects were set above), and its whole timeline is this one event: callers get
+        # them without reading anything back.
+        appeal.merged_into = None
         appeal.replayed = False
+        appeal.fresh_timeline = [_with_photos(event, stored)]
+        appeal.fresh_photos = list(stored)
         return appeal
 
-    return _serialised(write)
+    existing = replay()
+    if existing is not None:
+        return existing
+    try:
+        return _serialised(write)
+    except IntegrityError:
+        # A twin with the same key committed between the probe and our insert: the unique
+        # constraint decided, and `_serialised`'s transaction (or savepoint) rolled back cleanly.
+        existing = replay()
+        if existing is None:
+            raise
+        return existing
+
+
+def _with_photos(event, photos):
+    """Mark `event.photos.all()` as already fetched (Django's prefetch cache), to avoid a query."""
+    event._prefetched_objects_cache = {"photos": list(photos)}
+    return event
 
 
 # ---- transitions ----

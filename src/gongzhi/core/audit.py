@@ -13,7 +13,9 @@ def record(actor, action: str, obj=None, *, object_type: str = "", object_id="",
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
-    with transaction.atomic():
+    # No savepoint inside a caller's transaction (two round trips saved on every audited write): a
+    # failure here is the caller's failure and rolls the whole transaction back.
+    with transaction.atomic(savepoint=False):
         head = AuditHead.objects.select_for_update().filter(pk=1).first()
         if head is None:
             AuditHead.objects.get_or_create(pk=1)
