@@ -123,3 +123,28 @@ def test_notifications_are_written_in_the_site_language_whatever_the_actors(city
         a = submit(city.jumin)
     n = Notification.objects.get(appeal_number=a.number)
     assert "新诉求待办" in n.title
+
+
+def test_the_street_hears_each_organisations_progress_and_the_organisation_a_cancel(city, depts):
+    a = whistle(city, at_street(city), depts.sj, depts.squad)
+    sj_wo, squad_wo = a.work_orders.get(assignee=depts.sj), a.work_orders.get(assignee=depts.squad)
+    before = len(kinds(city.so, a))
+    sj_wo = services.summons_report(actor=depts.h_sj, work_order=sj_wo)
+    services.summons_resolve(actor=depts.h_sj, work_order=sj_wo, note="已责令店家整改")
+    services.summons_return(actor=depts.h_squad, work_order=squad_wo, reason="不属于本单位职责")
+    got = Notification.objects.filter(recipient=city.so, appeal_number=a.number).order_by("id")[before:]
+    assert [(n.kind, n.link) for n in got] == [
+        ("result", f"/appeals/workorders/{sj_wo.pk}/"), ("result", f"/appeals/workorders/{sj_wo.pk}/"),
+        ("assigned", f"/appeals/workorders/{squad_wo.pk}/")]
+    assert depts.sj.name in got[0].title and "已报到" in got[0].title
+    assert "已责令店家整改" in got[1].body and "不属于本单位职责" in got[2].body
+    # the actors themselves are not told of their own actions
+    assert not Notification.objects.filter(recipient=depts.h_squad, title__contains="退回").exists()
+
+
+def test_a_cancelled_work_order_tells_its_organisation(city, depts):
+    a = whistle(city, at_street(city), depts.sj, depts.squad)
+    wo = a.work_orders.get(assignee=depts.squad)
+    services.summons_cancel(actor=city.so, work_order=wo, reason="已由市监局一并处理")
+    n = Notification.objects.filter(recipient=depts.h_squad, appeal_number=a.number).order_by("-id").first()
+    assert n.kind == "result" and "撤销" in n.title and "已由市监局一并处理" in n.body

@@ -10,6 +10,8 @@ when its cause committed. Who hears:
             appeal at once, the level above hears of it as its new assignment instead.
   result    the reporter: resolved, rejected (with the reason), merged
   rating    the owner when the reporter rates; the organisation when the street rates its work order
+  progress  the street officer who blew the whistle, when an organisation reports for duty, submits its
+            result or returns the work order; the organisation, when the street cancels it
 Nobody is told of their own action, and a message never names anyone but its recipient: no
 reporter name or phone (anonymous or not), no staff names — numbers, titles, deadlines only.
 """
@@ -191,6 +193,34 @@ def _wo_rated(appeal, event, changes, work_order):
               "speed": data.get("speed"), "result": data.get("result")})
 
 
+def _wo_progress(appeal, event, changes, work_order):
+    """A summoned organisation reported for duty, submitted its result or returned the work order:
+    the street officer who blew the whistle hears of it. A cancelled work order: the organisation."""
+    if work_order is None:
+        return
+    org = work_order.assignee.name
+    texts = {
+        SUMMONS_EVENTS[SummonsAction.REPORT]: (
+            Kind.RESULT, _("%(org)s已报到：%(number)s %(title)s"),
+            _("办理结果时限：%(due)s。") % {"due": _when(work_order.resolve_due)}),
+        SUMMONS_EVENTS[SummonsAction.RESOLVE]: (
+            Kind.RESULT, _("%(org)s提交了办理结果：%(number)s %(title)s"), event.note),
+        SUMMONS_EVENTS[SummonsAction.RETURN]: (
+            Kind.ASSIGNED, _("%(org)s退回了工单：%(number)s %(title)s"),
+            _("退回理由：%(reason)s\n请改派其他部门或自行办理。") % {"reason": event.note}),
+    }
+    fields = {"org": org, "number": appeal.number, "title": appeal.title}
+    if event.action == SUMMONS_EVENTS[SummonsAction.CANCEL]:
+        _send(org_handlers(work_order), Kind.RESULT, appeal, event, link=_wo_link(work_order.pk),
+              target=_wo_target(work_order.pk), title=_("街道撤销了工单：%(number)s %(title)s") % fields,
+              body=_("撤销理由：%(reason)s") % {"reason": event.note})
+        return
+    kind, title, body = texts[event.action]
+    blower = work_order.whistle.blown_by if work_order.whistle_id else None
+    _send([blower] if blower is not None else [], kind, appeal, event, link=_wo_link(work_order.pk),
+          target=_wo_target(work_order.pk), title=title % fields, body=body)
+
+
 def _warning(appeal, event, changes, work_order):
     data = event.data or {}
     step = data.get("step", "")
@@ -234,6 +264,10 @@ _HANDLERS = {
     Action.MERGE: _result,
     Action.RATE: _rated,
     SUMMONS_EVENTS[SummonsAction.RATE]: _wo_rated,
+    SUMMONS_EVENTS[SummonsAction.REPORT]: _wo_progress,
+    SUMMONS_EVENTS[SummonsAction.RESOLVE]: _wo_progress,
+    SUMMONS_EVENTS[SummonsAction.RETURN]: _wo_progress,
+    SUMMONS_EVENTS[SummonsAction.CANCEL]: _wo_progress,
     OVERDUE: _warning,
     DUE_SOON: _warning,
 }
