@@ -12,6 +12,7 @@ from gongzhi.appeals.models import Appeal
 from gongzhi.core import audit, pii
 from gongzhi.core.models import AuditEntry
 from tests.appeals.conftest import IN_GRID, IN_XINGNING, JPEG, bearer
+from tests.factories import user
 
 pytestmark = pytest.mark.django_db
 
@@ -110,6 +111,16 @@ def test_unmasking_the_callers_phone_is_logged_and_needs_the_permission(client, 
     assert PHONE not in str(entry.after) and audit.verify()[0]
     r = client.post(f"/appeals/entry/{a.number}/reveal/", {"field": "name", "reason": "回访"})
     assert "张大爷" in r.content.decode() and len(_audit_actions("appeal.reporter_unmask")) == 2
+    # Both clear reads are in the person access log that auditors read, named by the appeal.
+    from gongzhi.core.models import PiiAccess
+
+    logged = list(PiiAccess.objects.order_by("id").values_list("user", "person", "subject", "field", "reason"))
+    assert logged == [(city.cw.pk, None, f"诉求 {a.number}", "reporter_phone", "回访核实噪声情况"),
+                      (city.cw.pk, None, f"诉求 {a.number}", "reporter_name", "回访")]
+    auditor = Client()
+    auditor.force_login(user("aud", ("auditor", city.tree["district"])))
+    page = auditor.get("/audit/").content.decode()
+    assert f"诉求 {a.number}" in page and PHONE not in page
 
     # A grid worker sees the appeal but may not read personal data in clear; another community's
     # worker does not even see it (the same 404 as a missing number).

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from gongzhi.accounts.models import RoleAssignment
 from gongzhi.core import audit, pii
 from gongzhi.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from gongzhi.core.models import PiiAccess
 from gongzhi.core.text import clean_text
 from gongzhi.org.models import Post, PostTitle
 from gongzhi.places.models import Grid
@@ -1287,6 +1288,9 @@ def appeal_reporter_unmask(*, actor, appeal, field: str, reason: str, channel: s
         missing = _("诉求 %(number)s 没有登记反映人的手机号。") if field == "phone" else _("诉求 %(number)s 没有登记反映人的姓名。")
         raise ValidationFailed("nothing_recorded", missing % {"number": a.number})
     with transaction.atomic():
+        # The person access log (what auditors read for every clear read) and the hash-chained trail.
+        PiiAccess.objects.create(user=actor, person=None, subject=_("诉求 %(number)s") % {"number": a.number},
+                                 field=f"reporter_{field}", reason=reason[:200], channel=channel)
         audit.record(actor, "appeal.reporter_unmask", a, after={
             "number": a.number, "field": field, "reason": reason[:200], "channel": channel})
     return pii.decrypt(token)

@@ -66,7 +66,10 @@ class PiiAccess(models.Model):
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
-    person = models.ForeignKey("org.Person", on_delete=models.PROTECT)
+    # Whose data: a registered person, or (for people without a file, such as a resident whose
+    # hotline call staff entered) the record that holds it, e.g. "诉求 SQ20261126000001".
+    person = models.ForeignKey("org.Person", null=True, blank=True, on_delete=models.PROTECT)
+    subject = models.CharField(max_length=64, blank=True)
     field = models.CharField(max_length=32)
     reason = models.CharField(max_length=200, blank=True)
     channel = models.CharField(max_length=16, default="web")
