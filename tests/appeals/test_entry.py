@@ -293,3 +293,30 @@ def test_the_api_unmasks_through_the_same_service(client, city):
                     **bearer(city.cw))
     assert r.status_code == 400 and r.json()["error"]["code"] == "bad_field"
     assert len(_audit_actions("appeal.reporter_unmask")) == 1
+
+
+def test_staff_record_the_rating_a_hotline_caller_gives_on_the_call_back(client, city):
+    from gongzhi.appeals import services
+
+    client.force_login(city.cw)
+    _post(client, _key(client))
+    a = Appeal.objects.get()
+    a = services.appeal_accept(actor=city.gw1, appeal=a)
+    a = services.appeal_resolve(actor=city.gw1, appeal=a, note="已协调")
+    # The grid worker who handled it is not the one to record the resident's verdict; the community is.
+    gw = Client()
+    gw.force_login(city.gw1)
+    assert "rate" not in gw.get(f"/api/v1/appeals/{a.number}").json()["allowed_actions"]
+    r = Client().post(f"/api/v1/appeals/{a.number}/rate", {"version": a.version, "resolved": True,
+                      "satisfaction": "basic", "comment": "电话回访：基本满意"},
+                      content_type="application/json", **bearer(city.gw1))
+    assert r.status_code == 403
+    detail = client.get(f"/appeals/{a.number}/").content.decode()
+    assert f"/appeals/{a.number}/rate/" in detail  # the community worker is offered the rating form
+    r = Client().post(f"/api/v1/appeals/{a.number}/rate", {"version": a.version, "resolved": True,
+                      "satisfaction": "basic", "comment": "电话回访：基本满意"},
+                      content_type="application/json", **bearer(city.cw))
+    assert r.status_code == 200 and r.json()["state"] == "rated"
+    rate = [e for e in r.json()["timeline"] if e["action"] == "rate"][0]
+    assert rate["data"]["callback"] is True and rate["actor"] == "李社工"
+    assert 'data-testid="callback"' in client.get(f"/appeals/{a.number}/").content.decode()

@@ -14,7 +14,18 @@ from gongzhi.core.scopes import ROLE_ACTIONS, scopes_of
 
 from . import workflow
 from .models import WhistleSummons
-from .workflow import ANYONE, ASSIGNEE, LEVEL_ROLE, LEVEL_STAFF, OWNER, REPORTER, STREET_OFFICER, SYSTEM
+from .workflow import (
+    ANYONE,
+    ASSIGNEE,
+    CALLBACK,
+    COMMUNITY_WORKER,
+    LEVEL_ROLE,
+    LEVEL_STAFF,
+    OWNER,
+    REPORTER,
+    STREET_OFFICER,
+    SYSTEM,
+)
 
 # Roles whose scope lets them read the appeals inside it.
 VIEW_ROLES = frozenset({"grid_worker", "community_worker", "street_officer", "district_admin", "auditor"})
@@ -74,6 +85,9 @@ def relations(actor, appeal) -> set[str]:
     rel |= roles
     if LEVEL_ROLE.get(appeal.owner_level) in roles:
         rel.add(LEVEL_STAFF)
+    if appeal.reporter_id is None and appeal.reporter_name_enc and (
+            actor.pk == appeal.submitted_by_id or COMMUNITY_WORKER in roles):
+        rel.add(CALLBACK)
     return rel
 
 

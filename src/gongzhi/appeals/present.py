@@ -30,7 +30,7 @@ from .workflow import (
 # Event data that may be shown (the rest holds user ids for the system's own use).
 SHOWN_DATA = ("reason", "redirect_to", "from_level", "to_level", "resolved", "satisfaction", "reopen", "into",
               "from", "source", "owner_level", "organizations", "organization", "work_order", "order_from",
-              "order_to", "speed", "result", "deadlines")
+              "order_to", "speed", "result", "deadlines", "callback")
 EXTRA_EVENT_LABELS = {"photo": gettext_lazy("添加照片"), "merged_in": gettext_lazy("并入重复诉求"),
                       **SUMMONS_EVENT_LABELS}
 # The street's rating of a department is internal (reverse evaluation): staff see it, the reporter does not.

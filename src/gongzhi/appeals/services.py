@@ -583,8 +583,10 @@ def appeal_rate(*, actor, appeal, resolved, satisfaction, comment="", version=No
             respond_h, resolve_h = a.category.hours(a.urgency)
             fields.update(reopen_count=F("reopen_count") + 1, step_due=now + dt.timedelta(hours=respond_h),
                           resolve_due=now + dt.timedelta(hours=resolve_h))
-        return Change(fields=fields, note=comment_,
-                      data={"resolved": data["resolved"], "satisfaction": data["satisfaction"], "reopen": reopen})
+        out = {"resolved": data["resolved"], "satisfaction": data["satisfaction"], "reopen": reopen}
+        if a.reporter_id is None:
+            out["callback"] = True  # staff recorded what the resident said on a call-back (回访)
+        return Change(fields=fields, note=comment_, data=out)
 
     return _transition(actor=actor, appeal=appeal, action=Action.RATE, version=version, data=data, prepare=prepare)
 

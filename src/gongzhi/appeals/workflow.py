@@ -78,6 +78,9 @@ ACTION_LABELS = {
 }
 
 REPORTER, OWNER, LEVEL_STAFF, SYSTEM, ANYONE, AUTO = "reporter", "owner", "level_staff", "system", "anyone", "auto"
+# Staff who call back a resident without an account (an appeal entered from a hotline call or a visit)
+# and record the rating the resident gives on the phone (回访): whoever entered it, or the community.
+CALLBACK = "callback"
 GRID_WORKER, COMMUNITY_WORKER, STREET_OFFICER, DISTRICT_ADMIN = (
     "grid_worker", "community_worker", "street_officer", "district_admin")
 
@@ -146,9 +149,9 @@ TABLE: tuple[Transition, ...] = (
     Transition(State.ACCEPTED, Action.HAND_BACK, State.ACCEPTED, frozenset({OWNER}), guard=_above_grid,
                requires=("reason",), refusal=_AT_BOTTOM),
     Transition(State.ACCEPTED, Action.RESOLVE, State.RESOLVED, frozenset({OWNER}), requires=("note",)),
-    Transition(State.RESOLVED, Action.RATE, State.REOPENED, frozenset({REPORTER}), guard=_rating_reopens,
+    Transition(State.RESOLVED, Action.RATE, State.REOPENED, frozenset({REPORTER, CALLBACK}), guard=_rating_reopens,
                requires=("resolved", "satisfaction")),
-    Transition(State.RESOLVED, Action.RATE, State.RATED, frozenset({REPORTER}), guard=_rating_final,
+    Transition(State.RESOLVED, Action.RATE, State.RATED, frozenset({REPORTER, CALLBACK}), guard=_rating_final,
                requires=("resolved", "satisfaction")),
     Transition(State.RATED, Action.CLOSE, State.CLOSED, frozenset({SYSTEM, COMMUNITY_WORKER, STREET_OFFICER,
                                                                    DISTRICT_ADMIN})),
