@@ -1,0 +1,420 @@
+"""Every write to the time bank: one function per use case, each one transaction, each audited.
+
+A posting locks the accounts it touches (issuing accounts first, then person accounts, each group
+by id, so two postings never wait on each other in a circle), re-reads their balances under the
+lock, refuses anything that would take a person account below zero, then writes the transaction,
+its entries (summing to zero, each with the account's balance after it) and the new balances.
+The CHECK constraint on person balances is the last line behind that re-check.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from gongzhi.core import audit, scopes
+from gongzhi.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from gongzhi.core.text import clean_text
+from gongzhi.org.models import Person
+
+from .models import ZERO, AccountKind, FamilyLink, TimeAccount, TimeEntry, TimeTransaction, TxnKind
+
+CREDIT_MAX = Decimal("24")
+MOVE_MAX = Decimal("10000")
+# `reverse()` takes a keyword named `transaction`; inside it the module is reached by this name.
+transaction_module = transaction
+MEMO_MAX = 200
+RELATION_MAX = 20
+SOURCE_MAX = 32
+SOURCE_REF_MAX = 100
+
+
+# ---- helpers ----
+
+def _serialised(fn):
+    """Run `fn` in a transaction; a writer that waited out SQLite's lock gets a 409, not a 500."""
+    try:
+        with transaction.atomic():
+            return fn()
+    except OperationalError as exc:
+        if connection.vendor != "sqlite" or "locked" not in str(exc) or connection.in_atomic_block:
+            raise
+        raise Conflict("busy", _("系统正忙，请稍后重试。")) from None
+
+
+def parse_hours(value, *, max_hours: Decimal = MOVE_MAX) -> Decimal:
+    """A positive number of hours with at most two decimals, at most `max_hours`."""
+    if isinstance(value, bool) or value is None or (isinstance(value, str) and not value.strip()):
+        raise ValidationFailed("hours_required", _("请填写时数。"))
+    try:
+        d = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ValidationFailed("hours_invalid", _("时数必须是数字。")) from None
+    if not d.is_finite():
+        raise ValidationFailed("hours_invalid", _("时数必须是数字。"))
+    if d <= 0:
+        raise ValidationFailed("hours_not_positive", _("时数必须大于 0。"))
+    if d != d.quantize(Decimal("0.01")):
+        raise ValidationFailed("hours_precision", _("时数最多保留两位小数。"))
+    if d > max_hours:
+        raise ValidationFailed("hours_too_large", _("单次时数不能超过 %(max)s 小时。") % {"max": max_hours})
+    return d.quantize(Decimal("0.01"))
+
+
+def _text(value, *, field_label, max_len, required=False) -> str:
+    v = value if isinstance(value, str) else ("" if value is None else str(value))
+    v = clean_text(v).strip()
+    if required and not v:
+        raise ValidationFailed("required", _("请填写%(field)s。") % {"field": field_label})
+    if len(v) > max_len:
+        raise ValidationFailed("too_long", _("%(field)s不能超过 %(max)d 字（现在 %(n)d 字）。") % {
+            "field": field_label, "max": max_len, "n": len(v)})
+    return v
+
+
+def _person(value, *, label) -> Person:
+    if isinstance(value, Person) and value.pk:
+        return value
+    try:
+        pk = int(value)
+    except (TypeError, ValueError):
+        raise NotFound("person_not_found", _("未找到%(who)s。") % {"who": label}) from None
+    p = Person.objects.filter(pk=pk).first()
+    if p is None:
+        raise NotFound("person_not_found", _("未找到%(who)s。") % {"who": label})
+    return p
+
+
+def _user_or_none(actor):
+    return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+
+
+def person_of(user) -> Person | None:
+    """The person record linked to a user account, or None."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return Person.objects.filter(user=user).first()
+
+
+def _issuing_account(place) -> TimeAccount:
+    """The community's issuing account (the platform's for people registered in no community)."""
+    acc = TimeAccount.objects.filter(kind=AccountKind.ISSUING, place=place).first()
+    if acc is not None:
+        return acc
+    try:
+        with transaction.atomic():
+            return TimeAccount.objects.create(kind=AccountKind.ISSUING, place=place,
+                                              place_path=place.path if place is not None else "")
+    except IntegrityError:
+        return TimeAccount.objects.get(kind=AccountKind.ISSUING, place=place)
+
+
+def account_of(person: Person) -> TimeAccount:
+    """The person's account, opened on first use."""
+    acc = TimeAccount.objects.filter(person=person).first()
+    if acc is not None:
+        return acc
+    place = person.registered_community
+    try:
+        with transaction.atomic():
+            return TimeAccount.objects.create(kind=AccountKind.PERSON, person=person, place=place,
+                                              place_path=place.path if place is not None else "")
+    except IntegrityError:
+        return TimeAccount.objects.get(person=person)
+
+
+def _lock_audit_chain():
+    """Take the audit chain's head lock before any account lock.
+
+    Every audited write locks that head (core.audit.record). A caller such as a volunteering
+    check-out writes its own audit entry and then calls credit_hours in the same transaction, so
+    it holds the head before our account locks; taking the head first here too keeps one global
+    order (audit head, then issuing accounts, then person accounts) and no two writers wait on each
+    other in a circle on PostgreSQL."""
+    from gongzhi.core.models import AuditHead
+
+    AuditHead.objects.select_for_update().filter(pk=1).first()
+
+
+def _lock(accounts) -> dict[int, TimeAccount]:
+    """Lock the accounts in one global order and return them re-read under the lock."""
+    order = sorted({a.pk: a for a in accounts}.values(), key=lambda a: (a.kind != AccountKind.ISSUING, a.pk))
+    return {a.pk: TimeAccount.objects.select_for_update().get(pk=a.pk) for a in order}
+
+
+def _post(txn: TimeTransaction | None, lines, *, make_txn=None, refuse_message=None):
+    """Write `lines` [(account, signed amount)] as the entries of a transaction, under the locks.
+
+    `txn` is the already-inserted transaction, or None and `make_txn()` builds it once every
+    balance is known to stay at or above zero."""
+    if sum((amt for _a, amt in lines), ZERO) != 0:
+        raise AssertionError("a transaction's entries must sum to zero")
+    locked = _lock(a for a, _amt in lines)
+    after = {pk: acc.balance for pk, acc in locked.items()}
+    for acc, amt in lines:
+        after[acc.pk] += amt
+    for pk, bal in after.items():
+        acc = locked[pk]
+        if acc.kind == AccountKind.PERSON and bal < 0:
+            raise ValidationFailed("insufficient_balance", refuse_message or _(
+                "时间积分余额不足：现有 %(have)s，需要 %(need)s。") % {
+                    "have": acc.balance, "need": -sum(a for x, a in lines if x.pk == pk)})
+    if txn is None:
+        txn = make_txn()
+    now = txn.created_at
+    running = {pk: acc.balance for pk, acc in locked.items()}
+    entries = []
+    for acc, amt in lines:
+        running[acc.pk] += amt
+        entries.append(TimeEntry(transaction=txn, account_id=acc.pk, amount=amt, balance_after=running[acc.pk],
+                                 created_at=now))
+    TimeEntry.objects.bulk_create(entries)
+    for pk, acc in locked.items():
+        if running[pk] != acc.balance:
+            # Through the base manager's plain UPDATE: accounts are mutable, entries are not.
+            TimeAccount.objects.filter(pk=pk).update(balance=running[pk], version=acc.version + 1)
+    return txn
+
+
+def _may_act_for(actor, person: Person) -> bool:
+    """The person themself, or staff who manage the time bank where the person lives."""
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return False
+    if person.user_id and person.user_id == actor.pk:
+        return True
+    return scopes.can(actor, "timebank.manage", person)
+
+
+# ---- credits ----
+
+def credit_hours(*, person, hours, source: str, source_ref: str, memo: str = "", actor=None) -> TimeTransaction:
+    """Issue `hours` time credits to `person` for service done, once per (source, source_ref).
+
+    Runs inside the caller's transaction when there is one. A second call with the same
+    (source, source_ref) returns the first transaction and credits nothing, also when the two
+    calls race (the unique constraint decides; the loser reads the winner's row)."""
+    person = _person(person, label=_("人员"))
+    amount = parse_hours(hours, max_hours=CREDIT_MAX)
+    source = _text(source, field_label=_("来源"), max_len=SOURCE_MAX, required=True)
+    source_ref = _text(source_ref, field_label=_("来源编号"), max_len=SOURCE_REF_MAX, required=True)
+    memo = _text(memo, field_label=_("备注"), max_len=500)
+
+    def write():
+        existing = TimeTransaction.objects.filter(source=source, source_ref=source_ref).first()
+        if existing is not None:
+            return existing
+        _lock_audit_chain()
+        try:
+            with transaction.atomic():
+                txn = TimeTransaction.objects.create(
+                    kind=TxnKind.CREDIT, hours=amount, memo=memo, source=source, source_ref=source_ref,
+                    created_by=_user_or_none(actor), created_at=timezone.now())
+        except IntegrityError:
+            return TimeTransaction.objects.get(source=source, source_ref=source_ref)
+        acc = account_of(person)
+        issuing = _issuing_account(person.registered_community)
+        _post(txn, [(issuing, -amount), (acc, amount)])
+        audit.record(actor, "timebank.credit", txn, after={
+            "person": person.pk, "hours": str(amount), "source": source, "source_ref": source_ref})
+        return txn
+
+    return _serialised(write)
+
+
+def manual_credit(*, actor, person, hours, reason) -> TimeTransaction:
+    """Staff who manage the time bank credit hours by hand, giving the reason."""
+    person = _person(person, label=_("人员"))
+    scopes.require(actor, "timebank.manage", person)
+    reason = _text(reason, field_label=_("原因"), max_len=MEMO_MAX, required=True)
+    return credit_hours(person=person, hours=hours, source="manual", source_ref=uuid.uuid4().hex, memo=reason,
+                        actor=actor)
+
+
+def balance(person) -> Decimal:
+    """The person's time credit balance (0 for someone without an account)."""
+    pk = person.pk if isinstance(person, Person) else person
+    value = TimeAccount.objects.filter(person_id=pk).values_list("balance", flat=True).first()
+    return value if value is not None else ZERO
+
+
+# ---- spending and giving ----
+
+def _move(*, actor, kind, payer, payee, hours, memo, check_payee):
+    payer = _person(payer, label=_("付出方"))
+    payee = _person(payee, label=_("接收方"))
+    if not _may_act_for(actor, payer):
+        raise PermissionDenied("forbidden", _("只能使用本人的时间积分。"))
+    amount = parse_hours(hours)
+    memo = _text(memo, field_label=_("备注"), max_len=MEMO_MAX)
+    if payer.pk == payee.pk:
+        raise ValidationFailed("same_person", _("不能转给自己。") if kind == TxnKind.TRANSFER
+                               else _("不能向自己兑换服务。"))
+    check_payee(payer, payee)
+
+    def write():
+        _lock_audit_chain()
+        src = account_of(payer)
+        dst = account_of(payee)
+        txn = _post(None, [(src, -amount), (dst, amount)], make_txn=lambda: TimeTransaction.objects.create(
+            kind=kind, hours=amount, memo=memo, created_by=_user_or_none(actor), created_at=timezone.now()))
+        audit.record(actor, f"timebank.{kind}", txn, after={"from": payer.pk, "to": payee.pk, "hours": str(amount)})
+        return txn
+
+    return _serialised(write)
+
+
+def spend(*, actor, payer_person, provider_person, hours, memo="") -> TimeTransaction:
+    """Pay `provider_person` time credits for a service they gave `payer_person`."""
+    return _move(actor=actor, kind=TxnKind.SPEND, payer=payer_person, payee=provider_person, hours=hours, memo=memo,
+                 check_payee=lambda a, b: None)
+
+
+def transfer(*, actor, from_person, to_person, hours, memo="") -> TimeTransaction:
+    """Give time credits to a family member (a FamilyLink the community recorded)."""
+    def check(a, b):
+        if not is_family(a, b):
+            raise ValidationFailed("not_family", _("只能转赠给社区登记的家庭成员。"))
+
+    return _move(actor=actor, kind=TxnKind.TRANSFER, payer=from_person, payee=to_person, hours=hours, memo=memo,
+                 check_payee=check)
+
+
+# ---- corrections ----
+
+def reverse(*, actor, transaction, reason) -> TimeTransaction:  # noqa: A002 - the brief's keyword
+    """Undo a transaction with a new one carrying the opposite entries.
+
+    Staff need timebank.manage over every person account it touched. A transaction is reversed at
+    most once; a reversal is not reversed again (credit anew instead). Refused if any person
+    balance would fall below zero."""
+    original = transaction if isinstance(transaction, TimeTransaction) else (
+        TimeTransaction.objects.filter(pk=_int_or_none(transaction)).first())
+    if original is None:
+        raise NotFound("transaction_not_found", _("未找到该笔交易。"))
+    reason = _text(reason, field_label=_("冲正原因"), max_len=MEMO_MAX, required=True)
+    entries = list(original.entries.select_related("account__person"))
+    people = [e.account.person for e in entries if e.account.person_id]
+    if not people or not all(scopes.can(actor, "timebank.manage", p) for p in people):
+        if not (actor is not None and getattr(actor, "is_superuser", False)):
+            raise PermissionDenied("forbidden", _("您没有权限执行此操作。"), {"action": "timebank.manage"})
+    if original.kind == TxnKind.REVERSAL:
+        raise ValidationFailed("reversal_of_reversal", _("冲正交易不能再被冲正，如需更正请重新入账。"))
+
+    def write():
+        _lock_audit_chain()
+        if TimeTransaction.objects.filter(reverses=original).exists():
+            raise Conflict("already_reversed", _("该笔交易已被冲正。"))
+        lines = [(e.account, -e.amount) for e in entries]
+
+        def make():
+            try:
+                with _atomic():
+                    return TimeTransaction.objects.create(
+                        kind=TxnKind.REVERSAL, hours=original.hours, memo=reason, reverses=original,
+                        created_by=_user_or_none(actor), created_at=timezone.now())
+            except IntegrityError:
+                raise Conflict("already_reversed", _("该笔交易已被冲正。")) from None
+
+        txn = _post(None, lines, make_txn=make,
+                    refuse_message=_("冲正后有账户余额将低于 0（积分已被使用），不能冲正。"))
+        audit.record(actor, "timebank.reverse", txn, after={"reverses": original.pk, "reason": reason,
+                                                              "hours": str(original.hours)})
+        return txn
+
+    return _serialised(write)
+
+
+def _atomic():
+    return transaction_module.atomic()
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# ---- family ----
+
+def is_family(a: Person, b: Person) -> bool:
+    lo, hi = sorted((a.pk, b.pk))
+    return FamilyLink.objects.filter(person_a_id=lo, person_b_id=hi).exists()
+
+
+def family_links(person: Person) -> list[tuple[FamilyLink, Person]]:
+    """The person's family links, each with the other person, by name."""
+    out = [(link, link.person_b) for link in FamilyLink.objects.filter(person_a=person).select_related("person_b")]
+    out += [(link, link.person_a) for link in FamilyLink.objects.filter(person_b=person).select_related("person_a")]
+    return sorted(out, key=lambda x: (x[1].name, x[1].pk))
+
+
+def family_of(person: Person) -> list[tuple[Person, str]]:
+    """The person's recorded family members with the relation, by name."""
+    return [(other, link.relation) for link, other in family_links(person)]
+
+
+def link_family(*, actor, person, relative, relation) -> FamilyLink:
+    """A community worker records two people as family (timebank.manage over `person`)."""
+    person = _person(person, label=_("人员"))
+    relative = _person(relative, label=_("家庭成员"))
+    scopes.require(actor, "timebank.manage", person)
+    relation = _text(relation, field_label=_("关系"), max_len=RELATION_MAX, required=True)
+    if person.pk == relative.pk:
+        raise ValidationFailed("same_person", _("不能把本人登记为自己的家庭成员。"))
+    lo, hi = sorted((person.pk, relative.pk))
+
+    def write():
+        if FamilyLink.objects.filter(person_a_id=lo, person_b_id=hi).exists():
+            raise Conflict("already_linked", _("两人已登记为家庭成员。"))
+        try:
+            with _atomic():
+                link = FamilyLink.objects.create(person_a_id=lo, person_b_id=hi, relation=relation,
+                                                 created_by=_user_or_none(actor))
+        except IntegrityError:
+            raise Conflict("already_linked", _("两人已登记为家庭成员。")) from None
+        audit.record(actor, "timebank.family_link", link, after={"a": lo, "b": hi, "relation": relation})
+        return link
+
+    return _serialised(write)
+
+
+
+def unlink_family(*, actor, link) -> None:
+    """Remove a family link recorded by mistake (timebank.manage over either person). Past
+    transfers stay in the ledger; only future transfers between the two are refused."""
+    pk = link.pk if isinstance(link, FamilyLink) else _int_or_none(link)
+    found = FamilyLink.objects.filter(pk=pk).select_related("person_a", "person_b").first()
+    if found is None:
+        raise NotFound("link_not_found", _("未找到该家庭成员登记。"))
+    if not (scopes.can(actor, "timebank.manage", found.person_a) or scopes.can(actor, "timebank.manage",
+                                                                               found.person_b)):
+        raise PermissionDenied("forbidden", _("您没有权限执行此操作。"), {"action": "timebank.manage"})
+
+    def write():
+        before = {"a": found.person_a_id, "b": found.person_b_id, "relation": found.relation}
+        if not FamilyLink.objects.filter(pk=found.pk).delete()[0]:
+            raise Conflict("already_unlinked", _("该家庭成员登记已被删除。"))
+        audit.record(actor, "timebank.family_unlink", object_type="timebank.familylink", object_id=found.pk,
+                     before=before)
+
+    _serialised(write)
+
+
+def person_by_phone(phone) -> Person:
+    """The one person registered with this mobile number (found by its keyed hash, never decrypted)."""
+    from gongzhi.core import pii
+
+    phone = (phone or "").strip() if isinstance(phone, str) else ""
+    if not phone:
+        raise ValidationFailed("phone_required", _("请填写对方的手机号。"))
+    people = list(Person.objects.filter(phone_hash=pii.lookup_hash(phone))[:2])
+    if not people:
+        raise NotFound("person_not_found", _("未找到手机号为 %(phone)s 的人员。") % {"phone": pii.mask_phone(phone)})
+    if len(people) > 1:
+        raise ValidationFailed("phone_ambiguous", _("该手机号登记了多人，请到社区办理。"))
+    return people[0]
