@@ -1,7 +1,9 @@
 """Public pages of the three lists (no sign-in): the wish wall at /wishes/."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "wishes"
 
-urlpatterns: list = []
+urlpatterns = [path("", views.wish_wall, name="wall")]
