@@ -62,8 +62,8 @@ def seed(scale: str, *, log: Callable[[str], None] = print, today: dt.date | Non
          appeals: bool = True) -> dict[str, int]:
     """Create what the scale needs and is not there yet; return the rows created per model.
 
-    `appeals=False` leaves out the sample appeals (tests of the registry do not need them, and they
-    are most of a small seed's time)."""
+    `appeals=False` leaves out the samples played through the services — appeals, volunteering and
+    the three lists (tests of the registry do not need them, and they are most of a small seed's time)."""
     p = plan.build(scale)
     with transaction.atomic():
         seeder = _Seeder(p, log, today or timezone.localdate(), appeals)
@@ -115,6 +115,8 @@ class _Seeder:
             geo.bump_version()
         if self.with_appeals:
             self.seed_appeals()  # after the bump: their points are located on the grids just made
+            self.seed_volunteering()
+            self.seed_lists()  # after volunteering: its projects name the demo teams and credit hours
         audit.record(
             None,
             "demo.seed",
@@ -665,6 +667,24 @@ class _Seeder:
         made = appeals.seed_appeals(self.plan.scale)
         self.created["appeals"] += made
         self.step("sample appeals, through the services", appeals=made)
+
+    def seed_volunteering(self) -> None:
+        """Teams, dual reports, activities and attendance in 北宁社区, through the services."""
+        from gongzhi.demo.volunteering import seed_volunteering
+
+        made = seed_volunteering(today=self.today, log=self.log)
+        for k, v in made.items():
+            self.created[k] += v
+        self.step("volunteering, through the services", **made)
+
+    def seed_lists(self) -> None:
+        """Needs, micro-wishes, resources and projects in 北宁社区, through the services."""
+        from gongzhi.demo.lists import seed_lists
+
+        made = seed_lists(today=self.today, log=self.log)
+        for k, v in made.items():
+            self.created[k] += v
+        self.step("three lists, through the services", **made)
 
     # ---- demo accounts ----
 
