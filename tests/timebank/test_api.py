@@ -63,6 +63,8 @@ def test_me_statement_and_transfer(town, li):
     ({"hours": "1", "to": "self"}, 400, "same_person"),
     ({"hours": "1", "to": "stranger"}, 400, "not_family"),
     ({"hours": "1", "to": 99999}, 404, "person_not_found"),
+    ({"hours": True}, 400, "invalid_input"),  # JSON true is not one hour
+    ({"hours": None}, 400, "invalid_input"),
 ])
 def test_bad_transfers_are_refused_and_change_nothing(town, li, body, status, code):
     to = {"self": town.li.pk, "stranger": town.wang.pk}.get(body.pop("to", None), town.son.pk) \

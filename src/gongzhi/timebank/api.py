@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
+from pydantic import StrictFloat, StrictInt, StrictStr
 
 from gongzhi.api import AUTH
 from gongzhi.core import scopes
@@ -23,7 +24,8 @@ router = Router(tags=["timebank"])
 
 PAGE_SIZE = 50
 
-Hours = str | int | float
+# Strict: JSON true/false must not pass as 1/0 hours (lax parsing would coerce them).
+Hours = StrictStr | StrictInt | StrictFloat
 
 
 def _me(request):
