@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from gongzhi.core import scopes
 from gongzhi.core.errors import GongzhiError, PermissionDenied
 from gongzhi.org.models import OrgKind
 
@@ -128,6 +129,8 @@ def _detail_context(request, appeal, *, error=None, posted_action=None, posted=N
                                                     with_rating=staff), can_view_work_order(request.user, wo))
                         for wo in work_orders],
         "whistle": _whistle_context(appeal, whistle_rows) if Action.WHISTLE in allowed else None,
+        # Staff who keep the needs list may turn what the appeal reveals into a need (诉求转化).
+        "can_make_need": scopes.can(request.user, "lists.record", appeal.community),
     }
 
 

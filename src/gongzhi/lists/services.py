@@ -293,6 +293,18 @@ def need_create(*, actor, title, due_on, kind=NeedKind.SERVICE, description="", 
     _signed_in(actor)
     kind = _choice(kind, NeedKind, field_label=_("类型"), default=NeedKind.SERVICE)
     source = _choice(source, NeedSource, field_label=_("来源"), default=NeedSource.RESIDENT)
+    if source == NeedSource.APPEAL:
+        # A need turned from an appeal (诉求转化) names a real appeal the actor may read; it takes the
+        # appeal's place and grid unless given, and its reporter (if they have an account) as the
+        # requester, who can then follow and rate the service.
+        appeal = _appeal_of(actor, source_ref)
+        source_ref = appeal.number
+        same_place = place in (None, "") or str(getattr(place, "pk", place)) in (
+            str(appeal.community_id), appeal.community.code)
+        if grid in (None, "") and same_place:
+            place, grid = appeal.community, appeal.grid
+        if not getattr(requester, "pk", None) and appeal.reporter_id:
+            requester = appeal.reporter
     place, grid = _community(place, grid, actor)
     need = Need(
         kind=kind, source=source, place=place, grid=grid, place_path=place.path,
@@ -326,6 +338,19 @@ def need_create(*, actor, title, due_on, kind=NeedKind.SERVICE, description="", 
         return need
 
     return _serialised(write)
+
+
+def _appeal_of(actor, number):
+    """The appeal a need is turned from: it must exist and be readable by the actor."""
+    from gongzhi.appeals.selectors import appeal_get_for
+
+    number = str(number or "").strip()
+    if not number:
+        raise ValidationFailed("appeal_required", _("来源为“诉求转化”时，请填写诉求编号。"))
+    try:
+        return appeal_get_for(actor, number)
+    except NotFound:
+        raise ValidationFailed("bad_appeal", _("找不到诉求 %(number)s，或您无权查看。") % {"number": number}) from None
 
 
 def need_get_for(*, actor, number) -> Need:

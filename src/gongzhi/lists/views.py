@@ -110,6 +110,8 @@ def need_new(request):
     person = permissions.person_of(request.user)
     can_record = scopes.can(request.user, "lists.record")
     posted = request.POST if request.method == "POST" else {}
+    if request.method == "GET" and can_record and request.GET.get("source"):
+        posted = request.GET  # prefilled from a link, e.g. "转入需求清单" on an appeal's page
     error, status = None, 200
     if request.method == "POST":
         source = posted.get("source") if can_record and posted.get("source") else NeedSource.RESIDENT
