@@ -19,6 +19,7 @@ def test_street_officer_turns_a_hotspot_into_a_proactive_appeal(page, live_serve
     hotspots.detect_hotspots()
     h = Hotspot.objects.get()
     login(page, base, "so")
+    page.locator("header nav summary", has_text="诉求").click()  # the 诉求 menu
     page.locator("header nav").get_by_role("link", name="调度台").click()
     page.wait_for_url(base + "/appeals/board/")
     assert page.get_by_test_id("count-hotspots").inner_text() == "1"

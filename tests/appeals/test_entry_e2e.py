@@ -69,6 +69,7 @@ def test_resident_reports_on_a_phone_sees_the_grid_and_a_photo_preview(phone, li
 def test_community_worker_enters_a_hotline_call_in_the_browser(page, live_server, city):
     base = live_server.url
     login(page, base, "cw")
+    page.locator("header nav summary", has_text="诉求").click()  # the 诉求 menu
     page.get_by_role("navigation").get_by_role("link", name="代录诉求").click()
     page.wait_for_url(base + "/appeals/entry/")
     assert page.locator("input[name=source][value=hotline]").is_checked()

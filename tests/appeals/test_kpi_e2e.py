@@ -17,6 +17,7 @@ def test_a_street_officer_reads_the_kpis_and_follows_a_number_to_its_appeals(pag
     submit(city.jumin, point=IN_XINGNING, title="兴宁社区的噪声")
     base = live_server.url
     login(page, base, "so")
+    page.locator("header nav summary", has_text="诉求").click()  # the 诉求 menu
     page.get_by_role("navigation").get_by_role("link", name="绩效统计").click()
     page.get_by_test_id("kpi-scope").wait_for()
     assert page.get_by_test_id("kpi-scope").inner_text() == "民生街道"

@@ -68,3 +68,24 @@ def test_language_switch_to_english(page, live_server, city):
     page.click("button[name=language][value=en]")
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "en"
+
+
+def test_the_header_menu_groups_open_one_at_a_time_and_close_on_escape(page, live_server, tree):
+    from playwright.sync_api import expect
+
+    user("menu_cw", ("community_worker", tree["beining"]))
+    login(page, live_server.url, "menu_cw")
+    nav = page.locator("header nav")
+    kpi, board = nav.get_by_role("link", name="绩效统计"), nav.get_by_role("link", name="派单台")
+    expect(kpi).to_be_hidden()  # folded in the 诉求 menu
+    nav.locator("summary", has_text="诉求").click()
+    expect(kpi).to_be_visible()
+    nav.locator("summary", has_text="清单").click()  # opening another closes the first
+    expect(board).to_be_visible()
+    expect(kpi).to_be_hidden()
+    page.keyboard.press("Escape")
+    expect(board).to_be_hidden()
+    nav.locator("summary", has_text="志愿").click()
+    nav.get_by_role("link", name="志愿活动").click()
+    page.wait_for_url("**/volunteering/activities/")
+    expect(nav.locator("details", has_text="志愿")).to_have_class("navgroup on")
