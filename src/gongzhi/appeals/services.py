@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
@@ -28,7 +28,8 @@ from gongzhi.accounts.models import RoleAssignment
 from gongzhi.core import audit, pii
 from gongzhi.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from gongzhi.core.models import PiiAccess
-from gongzhi.core.text import clean_text
+from gongzhi.core.text import checked_text
+from gongzhi.core.transactions import serialised
 from gongzhi.org.models import Post, PostTitle
 from gongzhi.places.models import Grid
 from gongzhi.places.services import grid_locate
@@ -106,17 +107,9 @@ def _user_or_none(actor):
 
 
 def _serialised(fn, busy_message=None):
-    """Run `fn` in a transaction; a writer that waited out SQLite's lock gets a 409, not a 500.
-
-    `busy_message` names what was busy (the default speaks of an appeal)."""
-    try:
-        with transaction.atomic():
-            return fn()
-    except OperationalError as exc:
-        if connection.vendor != "sqlite" or "locked" not in str(exc) or connection.in_atomic_block:
-            raise
-        raise Conflict("busy", busy_message or _("系统正忙，有人正在处理同一诉求，请稍后重试。")) from None
-
+    """Run `fn` in a transaction (core.transactions.serialised); `busy_message` names what was busy
+    (the default speaks of an appeal)."""
+    return serialised(fn, busy_message or _("系统正忙，有人正在处理同一诉求，请稍后重试。"))
 
 def _labels(actions) -> str:
     return "、".join(str(ACTION_LABELS.get(a, a)) for a in actions)
@@ -128,16 +121,7 @@ def _ancestors(path: str) -> list[str]:
     return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
 
 
-def _text(value, *, field_label, max_len, required=True) -> str:
-    v = (value or "") if isinstance(value, str) or value is None else str(value)
-    v = clean_text(v).strip()
-    if required and not v:
-        raise ValidationFailed("required", _("请填写%(field)s。") % {"field": field_label})
-    if len(v) > max_len:
-        raise ValidationFailed("too_long", _("%(field)s不能超过 %(max)d 字（现在 %(n)d 字）。") % {
-            "field": field_label, "max": max_len, "n": len(v)})
-    return v
-
+_text = checked_text
 
 # ---- photos ----
 

@@ -20,13 +20,13 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db import OperationalError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gongzhi.core import pii, scopes
 from gongzhi.core.errors import Conflict, GongzhiError, NotFound, ValidationFailed
+from gongzhi.core.transactions import serialised
 from gongzhi.places.models import Place
 
 from . import matching
@@ -489,17 +489,13 @@ def _dispatch_pair(actor, need: Need, resource: Resource, version, today) -> Pro
     the last place of one resource at once leave one dispatched and one "资源容量已满"."""
     from . import services
 
-    try:
-        with transaction.atomic():
-            Resource.objects.select_for_update().filter(pk=resource.pk).values_list("pk").first()
-            check_pair(need, resource, today)
-            return services.need_dispatch(actor=actor, need=need, resource=resource, version=version,
-                                          **taker_fields(resource))
-    except OperationalError as exc:
-        # SQLite: a writer that waited out the lock gets a 409, as services._serialised does.
-        if connection.vendor != "sqlite" or "locked" not in str(exc) or connection.in_atomic_block:
-            raise
-        raise Conflict("busy", _("系统正忙，有人正在派同一资源，请稍后重试。")) from None
+    def write() -> Project:
+        Resource.objects.select_for_update().filter(pk=resource.pk).values_list("pk").first()
+        check_pair(need, resource, today)
+        return services.need_dispatch(actor=actor, need=need, resource=resource, version=version,
+                                      **taker_fields(resource))
+
+    return serialised(write, _("系统正忙，有人正在派同一资源，请稍后重试。"))
 
 
 def matching_confirm(*, actor, pairs: list[dict]) -> list[ConfirmResult]:

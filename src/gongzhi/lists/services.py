@@ -16,14 +16,15 @@ import uuid
 from decimal import Decimal, InvalidOperation
 
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gongzhi.core import audit, scopes
 from gongzhi.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from gongzhi.core.text import clean_text
+from gongzhi.core.text import checked_text
+from gongzhi.core.transactions import serialised
 from gongzhi.org.models import Organization
 from gongzhi.places.models import Grid, Place, PlaceKind
 
@@ -74,31 +75,14 @@ def stale_message():
 # ---- helpers ----
 
 def _serialised(fn):
-    """Run `fn` in a transaction; a writer that waited out SQLite's lock gets a 409, not a 500."""
-    try:
-        with transaction.atomic():
-            return fn()
-    except OperationalError as exc:
-        if connection.vendor != "sqlite" or "locked" not in str(exc) or connection.in_atomic_block:
-            raise
-        raise Conflict("busy", _("系统正忙，有人正在处理同一事项，请稍后重试。")) from None
-
+    return serialised(fn, _("系统正忙，有人正在处理同一事项，请稍后重试。"))
 
 def _signed_in(actor):
     if not permissions.signed_in(actor):
         raise PermissionDenied("login_required", _("请先登录。"))
 
 
-def _text(value, *, field_label, max_len, required=True) -> str:
-    v = (value or "") if isinstance(value, str) or value is None else str(value)
-    v = clean_text(v).strip()
-    if required and not v:
-        raise ValidationFailed("required", _("请填写%(field)s。") % {"field": field_label})
-    if len(v) > max_len:
-        raise ValidationFailed("too_long", _("%(field)s不能超过 %(max)d 字（现在 %(n)d 字）。") % {
-            "field": field_label, "max": max_len, "n": len(v)})
-    return v
-
+_text = checked_text
 
 def _choice(value, choices, *, field_label, default=None) -> str:
     if value in (None, "") and default is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import CharField, F, Max, Q, Value
 from django.db.models.functions import Concat, Length, Substr
 from django.utils.translation import gettext as _
@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from gongzhi.core import audit, pii, scopes
 from gongzhi.core.errors import Conflict, NotFound, ValidationFailed
 from gongzhi.core.models import PiiAccess
+from gongzhi.core.transactions import serialised
 from gongzhi.places.models import Place, PlaceKind
 
 from .models import (
@@ -358,20 +359,7 @@ def _check_single_holder(*, title, organization, place, grid, starts, ends, pers
 
 
 def _serialised(fn):
-    """Run `fn` in its own transaction; a writer that waited out the lock gets a 409, not a 500.
-
-    SQLite queues writers with the busy timeout (settings: IMMEDIATE transactions, timeout 20 s);
-    PostgreSQL queues them on the row lock. Only when that wait runs out does the database say
-    "locked", and then the loser should read a clear message like any other loser of a race.
-    """
-    try:
-        with transaction.atomic():
-            return fn()
-    except OperationalError as exc:
-        if connection.vendor != "sqlite" or "locked" not in str(exc) or connection.in_atomic_block:
-            raise
-        raise Conflict("busy", _("系统正忙，有人正在修改同一内容，请稍后重试。")) from None
-
+    return serialised(fn, _("系统正忙，有人正在修改同一内容，请稍后重试。"))
 
 # ---- edits ----
 #

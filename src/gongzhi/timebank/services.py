@@ -12,13 +12,14 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal, InvalidOperation
 
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gongzhi.core import audit, scopes
 from gongzhi.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from gongzhi.core.text import clean_text
+from gongzhi.core.text import checked_text
+from gongzhi.core.transactions import serialised
 from gongzhi.org.models import Person
 
 from .models import ZERO, AccountKind, FamilyLink, TimeAccount, TimeEntry, TimeTransaction, TxnKind
@@ -36,15 +37,7 @@ SOURCE_REF_MAX = 100
 # ---- helpers ----
 
 def _serialised(fn):
-    """Run `fn` in a transaction; a writer that waited out SQLite's lock gets a 409, not a 500."""
-    try:
-        with transaction.atomic():
-            return fn()
-    except OperationalError as exc:
-        if connection.vendor != "sqlite" or "locked" not in str(exc) or connection.in_atomic_block:
-            raise
-        raise Conflict("busy", _("系统正忙，请稍后重试。")) from None
-
+    return serialised(fn, _("系统正忙，请稍后重试。"))
 
 def parse_hours(value, *, max_hours: Decimal = MOVE_MAX) -> Decimal:
     """A positive number of hours with at most two decimals, at most `max_hours`."""
@@ -66,15 +59,8 @@ def parse_hours(value, *, max_hours: Decimal = MOVE_MAX) -> Decimal:
 
 
 def _text(value, *, field_label, max_len, required=False) -> str:
-    v = value if isinstance(value, str) else ("" if value is None else str(value))
-    v = clean_text(v).strip()
-    if required and not v:
-        raise ValidationFailed("required", _("请填写%(field)s。") % {"field": field_label})
-    if len(v) > max_len:
-        raise ValidationFailed("too_long", _("%(field)s不能超过 %(max)d 字（现在 %(n)d 字）。") % {
-            "field": field_label, "max": max_len, "n": len(v)})
-    return v
-
+    """Ledger text is optional unless said otherwise (memos)."""
+    return checked_text(value, field_label=field_label, max_len=max_len, required=required)
 
 def _person(value, *, label) -> Person:
     if isinstance(value, Person) and value.pk:

@@ -13,7 +13,7 @@ import datetime as dt
 import secrets
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -21,7 +21,8 @@ from django.utils.translation import gettext as _
 
 from gongzhi.core import audit, scopes
 from gongzhi.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from gongzhi.core.text import clean_text
+from gongzhi.core.text import checked_text, clean_text
+from gongzhi.core.transactions import serialised
 from gongzhi.org.models import Organization, PartyStatus, Person
 from gongzhi.places.models import Place, PlaceKind
 
@@ -64,15 +65,7 @@ KEEP = _Keep()
 # ---- helpers ----
 
 def _serialised(fn):
-    """Run `fn` in a transaction; a writer that waited out SQLite's lock gets a 409, not a 500."""
-    try:
-        with transaction.atomic():
-            return fn()
-    except OperationalError as exc:
-        if connection.vendor != "sqlite" or "locked" not in str(exc) or connection.in_atomic_block:
-            raise
-        raise Conflict("busy", _("系统正忙，有人正在办理同一事项，请稍后重试。")) from None
-
+    return serialised(fn, _("系统正忙，有人正在办理同一事项，请稍后重试。"))
 
 def _signed_in(user) -> bool:
     return user is not None and getattr(user, "is_authenticated", False)
@@ -104,16 +97,7 @@ def _my_person(actor) -> Person:
     return person
 
 
-def _text(value, *, field_label, max_len, required=True) -> str:
-    v = value if isinstance(value, str) else ("" if value is None else str(value))
-    v = clean_text(v).strip()
-    if required and not v:
-        raise ValidationFailed("required", _("请填写%(field)s。") % {"field": field_label})
-    if len(v) > max_len:
-        raise ValidationFailed("too_long", _("%(field)s不能超过 %(max)d 字（现在 %(n)d 字）。") % {
-            "field": field_label, "max": max_len, "n": len(v)})
-    return v
-
+_text = checked_text
 
 def _int(value, *, field_label, minimum, maximum) -> int:
     try:
