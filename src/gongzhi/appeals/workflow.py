@@ -35,10 +35,10 @@ Choices made here, for the record:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-
 from django.utils.translation import gettext_lazy as _
+
+from gongzhi.core.workflow import Transition
+from gongzhi.core.workflow import rows as _rows
 
 from .models import Level, Satisfaction, State
 from .models import SummonsState as _S
@@ -90,22 +90,6 @@ LEVEL_UP = {Level.GRID: Level.COMMUNITY, Level.COMMUNITY: Level.STREET}
 LEVEL_DOWN = {Level.COMMUNITY: Level.GRID, Level.STREET: Level.COMMUNITY}
 
 
-@dataclass(frozen=True)
-class Transition:
-    source: str
-    action: str
-    target: str
-    roles: frozenset[str]
-    guard: Callable | None = None
-    # Input the action needs (pages render these fields; services validate them).
-    requires: tuple[str, ...] = ()
-    # Said when the row matches state, action and role but its guard refuses.
-    refusal: object = field(default=None, compare=False)
-
-    def allows(self, appeal, data=None) -> bool:
-        return self.guard is None or bool(self.guard(appeal, data))
-
-
 def _below_street(appeal, data) -> bool:
     return appeal.owner_level in LEVEL_UP
 
@@ -127,10 +111,6 @@ def _rating_reopens(appeal, data) -> bool:
 
 def _rating_final(appeal, data) -> bool:
     return data is None or not _rating_reopens(appeal, data)
-
-
-def _rows(sources, action, target, roles, **kw) -> tuple[Transition, ...]:
-    return tuple(Transition(s, action, target, frozenset(roles), **kw) for s in sources)
 
 
 _HANDLERS = (OWNER, LEVEL_STAFF)
@@ -222,10 +202,6 @@ _APPEAL_NOT_DISPATCHED = _("该诉求已不在派单办理中，工单不能再�
 _ALREADY_RATED = _("该工单已评价过，每个工单只能评价一次。")
 
 
-def _srows(sources, action, target, roles, **kw) -> tuple[Transition, ...]:
-    return tuple(Transition(s, action, target, frozenset(roles), **kw) for s in sources)
-
-
 SUMMONS_TABLE: tuple[Transition, ...] = (
     Transition(_S.SUMMONED, SummonsAction.REPORT, _S.REPORTED, frozenset({ASSIGNEE}), guard=_appeal_dispatched,
                refusal=_APPEAL_NOT_DISPATCHED),
@@ -233,7 +209,7 @@ SUMMONS_TABLE: tuple[Transition, ...] = (
                requires=("note",), refusal=_APPEAL_NOT_DISPATCHED),
     Transition(_S.SUMMONED, SummonsAction.RETURN, _S.RETURNED, frozenset({ASSIGNEE}), guard=_appeal_dispatched,
                requires=("reason",), refusal=_APPEAL_NOT_DISPATCHED),
-    *_srows((_S.SUMMONED, _S.REPORTED), SummonsAction.CANCEL, _S.CANCELLED, (STREET_OFFICER,),
+    *_rows((_S.SUMMONED, _S.REPORTED), SummonsAction.CANCEL, _S.CANCELLED, (STREET_OFFICER,),
             guard=_appeal_dispatched, requires=("reason",), refusal=_APPEAL_NOT_DISPATCHED),
     Transition(_S.RESOLVED, SummonsAction.RATE, _S.RESOLVED, frozenset({STREET_OFFICER}), guard=_not_rated,
                requires=("speed", "result"), refusal=_ALREADY_RATED),

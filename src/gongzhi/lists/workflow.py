@@ -27,10 +27,10 @@ Choices made here, for the record:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-
 from django.utils.translation import gettext_lazy as _
+
+from gongzhi.core.workflow import Transition
+from gongzhi.core.workflow import rows as _rows
 
 from .models import NeedState, ProjectState
 
@@ -71,24 +71,6 @@ PROJECT_ACTION_LABELS = {
     ProjectAction.DONE: _("完成"),
     ProjectAction.CANCEL: _("撤销"),
 }
-
-
-@dataclass(frozen=True)
-class Transition:
-    source: str
-    action: str
-    target: str
-    roles: frozenset[str]
-    guard: Callable | None = None
-    requires: tuple[str, ...] = ()
-    refusal: object = field(default=None, compare=False)
-
-    def allows(self, obj, data=None) -> bool:
-        return self.guard is None or bool(self.guard(obj, data))
-
-
-def _rows(sources, action, target, roles, **kw) -> tuple[Transition, ...]:
-    return tuple(Transition(s, action, target, frozenset(roles), **kw) for s in sources)
 
 
 def _no_requester(need, data) -> bool:
