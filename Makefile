@@ -36,7 +36,10 @@ seed: migrate
 
 demo: seed
 	@echo "Serving Gongzhi on http://127.0.0.1:$(PORT)/  (demo accounts: see README.md)"
-	$(BIN)/gongzhi runserver 127.0.0.1:$(PORT) --insecure
+	@# Queued API submits (Prefer: respond-async) become appeals through a worker beside the server;
+	@# the demo's deadlines are left alone (run `gongzhi worker` for the full background work).
+	$(BIN)/gongzhi worker --intake-only & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
+		$(BIN)/gongzhi runserver 127.0.0.1:$(PORT) --insecure
 
 serve: migrate
 	$(BIN)/gongzhi collectstatic --noinput -v0

@@ -140,6 +140,8 @@ APPEAL_HOTSPOT_DAYS = int(os.environ.get("GONGZHI_APPEAL_HOTSPOT_DAYS", "14"))
 APPEAL_DUE_SOON_FRACTION = float(os.environ.get("GONGZHI_APPEAL_DUE_SOON_FRACTION", "0.25"))
 APPEAL_AUTO_CLOSE_DAYS = int(os.environ.get("GONGZHI_APPEAL_AUTO_CLOSE_DAYS", "7"))
 SWEEP_INTERVAL_SECONDS = int(os.environ.get("GONGZHI_SWEEP_INTERVAL_SECONDS", "60"))
+# How often `gongzhi worker` looks for queued appeals (asynchronous submits, Prefer: respond-async).
+APPEAL_INTAKE_POLL_SECONDS = float(os.environ.get("GONGZHI_APPEAL_INTAKE_POLL_SECONDS", "0.5"))
 
 # Notifications: in-app always; email to users with an address through EMAIL_BACKEND (console by
 # default; e.g. django.core.mail.backends.smtp.EmailBackend with EMAIL_HOST … in production).

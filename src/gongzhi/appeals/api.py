@@ -12,7 +12,7 @@ import datetime as dt
 import json
 
 import pydantic
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import File, Router, Schema, Status
 from ninja.errors import ValidationError
@@ -21,8 +21,8 @@ from ninja.files import UploadedFile
 from gongzhi.api import AUTH
 from gongzhi.core.errors import NotFound, PermissionDenied
 
-from . import present, selectors, services
-from .models import Source, State
+from . import intake, present, selectors, services
+from .models import Appeal, Source, State
 
 router = Router(tags=["appeals"])
 
@@ -58,16 +58,48 @@ class AppealIn(Schema):
     consent_recorded: bool = False
 
 
-@router.post("/appeals", auth=AUTH, response={200: dict, 201: dict},
-             summary="Submit an appeal (header Idempotency-Key makes retries safe)")
-def appeal_submit(request, body: AppealIn):
+def _wants_async(request) -> bool:
+    """RFC 7240: `Prefer: respond-async` asks for 202 and a status URL instead of waiting."""
+    prefer = request.headers.get("Prefer", "")
+    return any(p.split(";")[0].strip().lower() == "respond-async" for p in prefer.split(","))
+
+
+def intake_out(row) -> dict:
+    out = {"token": row.token, "state": row.state, "state_label": str(row.get_state_display()),
+           "received_at": row.received_at, "processed_at": row.processed_at,
+           "status_url": f"/api/v1/appeals/intake/{row.token}", "appeal": None, "error": None}
+    if row.appeal_id:
+        out["appeal"] = {"number": row.appeal.number, "url": f"/api/v1/appeals/{row.appeal.number}"}
+    if row.error_code:
+        out["error"] = {"code": row.error_code, "message": row.error_message}
+    return out
+
+
+@router.post("/appeals", auth=AUTH, response={200: dict, 201: dict, 202: dict},
+             summary="Submit an appeal (header Idempotency-Key makes retries safe; header "
+                     "Prefer: respond-async answers 202 with a status URL and creates it in a batch)")
+def appeal_submit(request, response: HttpResponse, body: AppealIn):
     source = body.source or (Source.API if request.headers.get("Authorization") else Source.RESIDENT)
-    appeal = services.appeal_submit(
-        actor=request.user, category=body.category, urgency=body.urgency, title=body.title, text=body.text,
-        lon=body.lon, lat=body.lat, anonymous=body.anonymous, source=source,
-        idempotency_key=request.headers.get("Idempotency-Key"), reporter_name=body.reporter_name,
-        reporter_phone=body.reporter_phone, consent_recorded=body.consent_recorded)
+    fields = {"category": body.category, "urgency": body.urgency, "title": body.title, "text": body.text,
+              "lon": body.lon, "lat": body.lat, "anonymous": body.anonymous, "source": source,
+              "reporter_name": body.reporter_name, "reporter_phone": body.reporter_phone,
+              "consent_recorded": body.consent_recorded}
+    key = request.headers.get("Idempotency-Key")
+    if _wants_async(request):
+        got, replayed = intake.accept(actor=request.user, idempotency_key=key, **fields)
+        response["Preference-Applied"] = "respond-async"
+        if isinstance(got, Appeal):  # the key already made an appeal synchronously
+            return Status(200, _out(request, got, detail=True))
+        response["Location"] = f"/api/v1/appeals/intake/{got.token}"
+        return Status(202, {**intake_out(got), "replayed": replayed})
+    appeal = services.appeal_submit(actor=request.user, idempotency_key=key, **fields)
     return Status(200 if appeal.replayed else 201, _out(request, appeal, detail=True))
+
+
+@router.get("/appeals/intake/{token}", auth=AUTH, response=dict,
+            summary="An asynchronous submit's state: pending, done (with the appeal) or failed (with why)")
+def appeal_intake(request, token: str):
+    return intake_out(intake.status_for(request.user, token))
 
 
 @router.get("/appeals", auth=AUTH, summary="Appeals I may see, newest first, keyset-paginated on id")

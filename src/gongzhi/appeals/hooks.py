@@ -7,6 +7,8 @@ missed, because services write events only through `record_event`.
 
 from __future__ import annotations
 
+from gongzhi.notifications.services import collected
+
 from . import kpi, notices
 from .models import Appeal, AppealEvent
 
@@ -25,3 +27,23 @@ def record_event(appeal: Appeal, *, at, actor, action, from_state, to_state, not
     kpi.on_event(appeal, event, **context)
     notices.on_event(appeal, event, **context)
     return event
+
+
+def record_submits(items) -> list[AppealEvent]:
+    """The submit event of each of many new appeals, with their consequences: one INSERT for the
+    events, one rollup upsert, one INSERT for the notifications (a batch of intake, or one submit).
+
+    `items` are (appeal, event fields) pairs; the fields are those of `record_event` (at, actor,
+    action, from_state, to_state, data).
+    """
+    events = [AppealEvent(appeal=appeal, note="", **fields) for appeal, fields in items]
+    if len(events) == 1:
+        events[0].save()
+    else:
+        AppealEvent.objects.bulk_create(events)
+    pairs = [(appeal, event) for (appeal, _fields), event in zip(items, events, strict=True)]
+    kpi.on_events(pairs)
+    with collected():
+        for appeal, event in pairs:
+            notices.on_event(appeal, event)
+    return events

@@ -343,8 +343,24 @@ def on_event(appeal, event, *, changes=None, work_order=None, work_order_changes
     `appeal` is the row as read before the transition (so `accepted_at is None` means this is its
     first response and `resolve_due` is the deadline that applied); `work_order` likewise.
     """
-    action, data = event.action, event.data or {}
     rows = _Rows()
+    _add_event(rows, appeal, event, work_order=work_order)
+    if rows:
+        _upsert(rows)
+
+
+def on_events(items) -> None:
+    """`on_event` for many events at once (a batch of submits): one upsert for all their rows.
+    `items` are (appeal, event) pairs of events that concern no work order."""
+    rows = _Rows()
+    for appeal, event in items:
+        _add_event(rows, appeal, event)
+    if rows:
+        _upsert(rows)
+
+
+def _add_event(rows: _Rows, appeal, event, *, work_order=None) -> None:
+    action, data = event.action, event.data or {}
     inc = appeal_increments(action, data, event.at, first_response=appeal.accepted_at is None,
                             respond_due=appeal.respond_due, resolve_due=appeal.resolve_due)
     rows.add(appeal_nodes(appeal.grid_path, appeal.place_path), local_day(appeal.submitted_at), inc)
@@ -363,8 +379,6 @@ def on_event(appeal, event, *, changes=None, work_order=None, work_order_changes
                                            resolve_due=work_order.resolve_due)
             rows.add(work_order_nodes(work_order.assignee_id, work_order.assignee_path, appeal.place_path),
                      local_day(work_order.summoned_at), wo_inc)
-    if rows:
-        _upsert(rows)
 
 
 def _upsert(rows: _Rows) -> None:

@@ -504,3 +504,53 @@ class AppealRollup(models.Model):
 
     def __str__(self):
         return f"{self.node} {self.day}"
+
+
+class IntakeState(models.TextChoices):
+    PENDING = "pending", _("受理中")
+    DONE = "done", _("已生成诉求")
+    FAILED = "failed", _("未能受理")
+
+
+def new_intake_token() -> str:
+    import secrets
+
+    return secrets.token_hex(16)
+
+
+class AppealIntake(models.Model):
+    """A submit accepted for asynchronous processing (the API's `Prefer: respond-async`).
+
+    The request checks what it can at once and answers 202 with `token`; the worker turns pending
+    rows into appeals in batches through the same service functions as a synchronous submit
+    (`services.check_submission`, `services.write_submissions`), then the row says which appeal it
+    became or why it could not (a category retired meanwhile, say). The submitted fields may hold
+    an assisted reporter's name and phone, so they are stored encrypted and emptied once processed.
+    """
+
+    token = models.CharField(max_length=32, unique=True, default=new_intake_token)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True)
+    payload_enc = models.TextField(blank=True)
+    language = models.CharField(max_length=16, blank=True)  # the request's, for the error message
+    received_at = models.DateTimeField()
+    state = models.CharField(max_length=16, choices=IntakeState.choices, default=IntakeState.PENDING)
+    appeal = models.ForeignKey(Appeal, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    error_code = models.CharField(max_length=40, blank=True)
+    error_message = models.TextField(blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["submitted_by", "idempotency_key"],
+                                    condition=Q(idempotency_key__isnull=False), name="intake_unique_idempotency_key"),
+            models.CheckConstraint(condition=Q(state="pending") | Q(processed_at__isnull=False),
+                                   name="intake_processed_has_time"),
+            models.CheckConstraint(condition=~Q(state="done") | Q(appeal__isnull=False), name="intake_done_has_appeal"),
+        ]
+        # The worker's probe ("anything pending?") reads this small partial index, never the table.
+        indexes = [models.Index(fields=["id"], condition=Q(state="pending"), name="intake_pending")]
+
+    def __str__(self):
+        return self.token

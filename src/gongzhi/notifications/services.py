@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -46,7 +48,34 @@ def notify(recipients, *, kind: str, title, body="", link="", appeal_number="", 
                          target=target, created_at=now,
                          email_state=EmailState.PENDING if u.email else EmailState.SKIPPED)
             for u in users]
+    pending = getattr(_collecting, "rows", None)
+    if pending is not None:
+        pending.extend(rows)
+        return rows
     return Notification.objects.bulk_create(rows)
+
+
+_collecting = threading.local()
+
+
+@contextmanager
+def collected():
+    """Within the block, `notify` queues its rows in memory; they are written with one INSERT at the end.
+
+    For batch writers (the appeal intake creates hundreds of appeals in one transaction): the rows
+    still go in the caller's transaction, and nothing is written if the block raises.
+    """
+    if getattr(_collecting, "rows", None) is not None:  # nested: the outer block writes
+        yield
+        return
+    _collecting.rows = []
+    try:
+        yield
+        rows = _collecting.rows
+    finally:
+        _collecting.rows = None
+    if rows:
+        Notification.objects.bulk_create(rows)
 
 
 def notification_get_for(actor, notification_id) -> Notification:

@@ -1,6 +1,9 @@
-"""The background worker: sweep deadlines and deliver the outbox, every SWEEP_INTERVAL_SECONDS.
+"""The background worker: create queued appeals as they come, sweep deadlines and deliver the outbox
+every SWEEP_INTERVAL_SECONDS.
 
-One loop, no broker: run `gongzhi sweep` and `gongzhi deliver_notifications` in-process, sleep,
+One loop, no broker: every APPEAL_INTAKE_POLL_SECONDS it drains the appeal intake (asynchronous
+submits, `appeals.intake.drain`: a cheap probe of a partial index when nothing waits); every
+SWEEP_INTERVAL_SECONDS it runs `gongzhi sweep` and `gongzhi deliver_notifications` in-process;
 repeat; SIGTERM or SIGINT ends it cleanly after the current round (systemd's stop). Both jobs are
 idempotent and safe to run twice at once, so a second worker (or a cron run of `gongzhi sweep`)
 does no harm. A round that raises is logged and the loop goes on; the database being away for a
@@ -16,6 +19,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections, connection
 
+from gongzhi.appeals.intake import drain
 from gongzhi.appeals.sweep import sweep
 from gongzhi.notifications.services import deliver_outbox
 
@@ -31,9 +35,13 @@ class Command(BaseCommand):
                             help="Seconds between rounds (default: settings.SWEEP_INTERVAL_SECONDS).")
         parser.add_argument("--once", action="store_true", help="Run one round and exit.")
         parser.add_argument("--rounds", type=int, default=0, help="Stop after this many rounds (0: no limit).")
+        parser.add_argument("--intake-only", action="store_true",
+                            help="Only create queued appeals (a second worker beside a full one).")
 
-    def handle(self, *args, interval=None, once=False, rounds=0, **options):
+    def handle(self, *args, interval=None, once=False, rounds=0, intake_only=False, **options):
         interval = settings.SWEEP_INTERVAL_SECONDS if interval is None else interval
+        poll = settings.APPEAL_INTAKE_POLL_SECONDS
+        poll = min(poll, interval) if interval > 0 else poll
         stop = threading.Event()
         previous = {}
         if threading.current_thread() is threading.main_thread():
@@ -41,17 +49,32 @@ class Command(BaseCommand):
                 previous[sig] = signal.signal(sig, lambda signum, frame: stop.set())
         self.stdout.write(f"worker: every {interval:g}s; stop with SIGTERM")
         done = 0
+        next_round = time.monotonic()
         try:
             while not stop.is_set():
-                self.round()
-                done += 1
+                self.intake()
+                if intake_only:
+                    done += 1
+                elif time.monotonic() >= next_round:
+                    self.round()
+                    done += 1
+                    next_round = time.monotonic() + interval
                 if once or (rounds and done >= rounds):
                     break
-                stop.wait(interval)
+                stop.wait(poll)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         self.stdout.write(f"worker: stopped after {done} round(s)")
+
+    def intake(self) -> None:
+        try:
+            done, failed = drain()
+            if done or failed:
+                self.stdout.write(f"intake: {done} appeal(s) created, {failed} refused")
+        except Exception:
+            log.exception("worker: creating queued appeals failed")
+            _recycle_connections()
 
     def round(self) -> None:
         started = time.monotonic()

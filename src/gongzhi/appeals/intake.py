@@ -1,0 +1,192 @@
+"""Asynchronous submit (the API's `Prefer: respond-async`): accept now, create the appeal in a batch.
+
+Why. A synchronous submit is a transaction of about seventeen statements (number, appeal, event,
+rollups, notification, audit chain); under a burst the platform-wide hot rows (the day's counter,
+the rollup rows, the audit head) serialise them. `accept` checks the request at once, with no hot
+row touched, and stores it (one INSERT); the worker's `process` then creates the pending appeals
+in batches, where a batch of hundreds costs about what one submit does: one counter update, one
+INSERT each for appeals, events and notifications, one rollup upsert, one audit append.
+
+No rule lives here: `process` runs each stored request through `services.check_submission` (the
+same checks as a synchronous submit, against the state of the platform at processing time) and
+writes with `services.write_submissions`. `accept`'s own checks are the cheap subset a client must
+hear about at once (fields, category, a point inside a grid, the idempotency key); anything that
+changes between the two (a category retired, a grid redrawn) fails the intake with the service's
+own message, which the submitter reads at the status URL.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from gongzhi.core import geo, pii
+from gongzhi.core.errors import GongzhiError, NotFound, ValidationFailed
+
+from . import services
+from .models import TEXT_MAX, TITLE_MAX, Appeal, AppealIntake, Category, IntakeState, Source, Urgency
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+FIELDS = ("category", "text", "lon", "lat", "title", "urgency", "anonymous", "source", "reporter_name",
+          "reporter_phone", "consent_recorded")
+
+
+def accept(*, actor, idempotency_key=None, **fields) -> tuple[AppealIntake | Appeal, bool]:
+    """Check a submit and queue it: (the intake, replayed) or, when the key already made an appeal
+    synchronously, (that appeal, True). Refusals are the same errors a synchronous submit raises."""
+    services.check_submitter(actor)
+    key = services.check_key(idempotency_key)
+    unknown = set(fields) - set(FIELDS)
+    if unknown:
+        raise TypeError(f"unknown fields: {sorted(unknown)}")
+    if key:
+        earlier = AppealIntake.objects.filter(submitted_by=actor, idempotency_key=key).first()
+        if earlier is not None:
+            return earlier, True
+        appeal = services.replay_submit(actor, key)
+        if appeal is not None:
+            return appeal, True
+    _precheck(actor, fields)
+    row = AppealIntake(submitted_by=actor, idempotency_key=key, received_at=timezone.now(),
+                       language=translation.get_language() or "",
+                       payload_enc=pii.encrypt(json.dumps(fields, ensure_ascii=False)))
+    try:
+        with transaction.atomic():
+            row.save(force_insert=True)
+    except IntegrityError:
+        earlier = AppealIntake.objects.filter(submitted_by=actor, idempotency_key=key).first() if key else None
+        if earlier is None:
+            raise
+        return earlier, True
+    return row, False
+
+
+def _precheck(actor, f: dict) -> None:
+    """What a client must hear at once, with the service's messages; the rest waits for `process`."""
+    urgency, source = f.get("urgency", Urgency.NORMAL), f.get("source", Source.RESIDENT)
+    if urgency not in Urgency.values:
+        raise ValidationFailed("bad_urgency", _("紧急程度只能是“紧急”或“一般”。"))
+    if source not in Source.values:
+        raise ValidationFailed("bad_source", _("未知的诉求来源：%(s)s") % {"s": source})
+    services._text(f.get("text"), field_label=_("诉求内容"), max_len=TEXT_MAX)
+    services._text(f.get("title", ""), field_label=_("标题"), max_len=TITLE_MAX, required=False)
+    code = str(f.get("category") or "").strip()
+    if not Category.objects.filter(code=code, active=True).exists():
+        raise ValidationFailed("bad_category", _("未知的诉求分类：%(code)s，请从列表中选择。") % {"code": code})
+    lon, lat = f.get("lon"), f.get("lat")
+    if lon in (None, "") or lat in (None, ""):
+        raise ValidationFailed("point_required", _("请在地图上点选问题发生的位置，或使用“我的位置”。"))
+    x, y = geo.check_point(lon, lat)
+    if geo.micro_index().locate(x, y) is None:
+        raise ValidationFailed("outside_grids", _("%(msg)s请在网格范围内重新选择位置。") % {
+            "msg": _("该位置（经度 %(lon)s，纬度 %(lat)s）不在任何网格内。") % {"lon": x, "lat": y}})
+    if source not in services.PUBLIC_SOURCES:
+        # Staff sources: their scope and the assisted reporter's fields are checked in full now, as
+        # a synchronous submit would (rare on this path, so the extra reads do not matter).
+        services.check_submission(actor=actor, **f)
+
+
+def status_for(actor, token: str) -> AppealIntake:
+    """The actor's own intake by token; anyone else's is the same 404 as a missing one."""
+    row = (AppealIntake.objects.select_related("appeal").filter(token=str(token or "")[:64], submitted_by=actor)
+           .first() if getattr(actor, "pk", None) else None)
+    if row is None:
+        raise NotFound("intake_not_found", _("没有这条受理记录，或它不是您提交的。"))
+    return row
+
+
+def pending_count() -> int:
+    return AppealIntake.objects.filter(state=IntakeState.PENDING).count()
+
+
+def process(limit: int = BATCH) -> tuple[int, int]:
+    """Turn up to `limit` pending intakes (oldest first) into appeals, in one transaction: (done, failed).
+
+    Two workers never take the same rows (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite has one
+    writer at a time). A request whose key made an appeal meanwhile (a synchronous retry) is linked
+    to that appeal, never duplicated.
+    """
+    if not AppealIntake.objects.filter(state=IntakeState.PENDING).exists():
+        return 0, 0  # the idle probe: a read on the partial index, no write lock (SQLite's are global)
+    with transaction.atomic():
+        rows = list(AppealIntake.objects.filter(state=IntakeState.PENDING).select_related("submitted_by")
+                    .order_by("id").select_for_update(skip_locked=True, of=("self",))[:limit])
+        if not rows:
+            return 0, 0
+        now = timezone.now()
+        memo = services.Lookups()
+        todo: list[tuple[AppealIntake, services.Submission]] = []
+        for row in rows:
+            try:
+                with translation.override(row.language or None):
+                    sub = services.check_submission(actor=row.submitted_by, idempotency_key=row.idempotency_key,
+                                                    at=row.received_at, memo=memo, **json.loads(pii.decrypt(row.payload_enc)))
+            except GongzhiError as exc:
+                _fail(row, exc, now)
+                continue
+            todo.append((row, sub))
+        _link_existing(todo, now)
+        todo = [(r, s) for r, s in todo if r.state == IntakeState.PENDING]
+        _write(todo, now)
+        AppealIntake.objects.bulk_update(rows, ["state", "appeal", "error_code", "error_message", "processed_at",
+                                                "payload_enc"])
+    done = sum(r.state == IntakeState.DONE for r in rows)
+    return done, len(rows) - done
+
+
+def drain(batch: int = BATCH) -> tuple[int, int]:
+    """Process until nothing is pending: (done, failed) in all."""
+    done = failed = 0
+    while True:
+        d, f = process(batch)
+        if not d and not f:
+            return done, failed
+        done, failed = done + d, failed + f
+
+
+def _fail(row, exc: GongzhiError, now) -> None:
+    row.state, row.error_code, row.error_message = IntakeState.FAILED, exc.code, str(exc.message)
+    row.processed_at, row.payload_enc = now, ""
+
+
+def _done(row, appeal, now) -> None:
+    row.state, row.appeal, row.processed_at, row.payload_enc = IntakeState.DONE, appeal, now, ""
+
+
+def _link_existing(todo, now) -> None:
+    keyed = [(r, s) for r, s in todo if s.key]
+    if not keyed:
+        return
+    found = {(a.submitted_by_id, a.idempotency_key): a for a in Appeal.objects.filter(
+        submitted_by_id__in={s.actor.pk for _r, s in keyed}, idempotency_key__in={s.key for _r, s in keyed})}
+    for row, sub in keyed:
+        appeal = found.get((sub.actor.pk, sub.key))
+        if appeal is not None:
+            _done(row, appeal, now)
+
+
+def _write(todo, now) -> None:
+    if not todo:
+        return
+    try:
+        with transaction.atomic():
+            appeals = services.write_submissions([s for _r, s in todo])
+    except IntegrityError:
+        # A synchronous retry with one of these keys committed after `_link_existing` looked: write
+        # one by one, so only that request is linked to the winner and the others still go in.
+        log.info("intake: a key raced a synchronous submit; writing this batch one by one")
+        for row, sub in todo:
+            try:
+                with transaction.atomic():
+                    _done(row, services.write_submissions([sub])[0], now)
+            except IntegrityError:
+                _done(row, Appeal.objects.get(submitted_by=sub.actor, idempotency_key=sub.key), now)
+        return
+    for (row, _sub), appeal in zip(todo, appeals, strict=True):
+        _done(row, appeal, now)
