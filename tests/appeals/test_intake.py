@@ -142,12 +142,15 @@ def test_a_retry_with_the_same_key_gets_the_same_token_and_one_appeal(client, ci
     assert post(client, bearer(city.linju), body(), HTTP_IDEMPOTENCY_KEY="k-1", **ASYNC).json()["token"] != late["token"]
 
 
-def test_a_key_first_used_synchronously_answers_with_that_appeal(client, city):
+def test_a_key_first_used_synchronously_resolves_to_that_appeal(client, city):
     who = bearer(city.jumin)
     made = post(client, who, body(), HTTP_IDEMPOTENCY_KEY="k-2").json()
     r = post(client, who, body(), HTTP_IDEMPOTENCY_KEY="k-2", **ASYNC)
-    assert r.status_code == 200 and r.json()["number"] == made["number"]
-    assert not AppealIntake.objects.exists()
+    assert r.status_code == 202
+    assert intake.drain() == (1, 0)
+    status = client.get(r.json()["status_url"], **who).json()
+    assert status["state"] == "done" and status["appeal"]["number"] == made["number"]
+    assert Appeal.objects.count() == 1
 
 
 def test_a_synchronous_retry_that_lands_before_the_batch_is_linked_not_duplicated(client, city):
@@ -157,6 +160,19 @@ def test_a_synchronous_retry_that_lands_before_the_batch_is_linked_not_duplicate
     assert intake.drain() == (1, 0)
     assert Appeal.objects.count() == 1
     assert AppealIntake.objects.get(token=token).appeal.number == made["number"]
+
+
+def test_a_category_added_a_moment_ago_is_accepted_and_one_retired_fails_at_processing(client, city):
+    who = bearer(city.jumin)
+    assert post(client, who, body(), **ASYNC).status_code == 202  # the active codes are now cached
+    Category.objects.create(code="drones", name="无人机扰民", active=True)
+    assert post(client, who, body(category="drones"), **ASYNC).status_code == 202
+    assert intake.drain() == (2, 0)
+    Category.objects.filter(code="drones").update(active=False)
+    token = post(client, who, body(category="drones"), **ASYNC).json()["token"]  # within the cache's seconds
+    assert intake.drain() == (0, 1)
+    assert client.get(f"/api/v1/appeals/intake/{token}", **who).json()["error"]["code"] == "bad_category"
+    assert Appeal.objects.count() == 2
 
 
 def test_what_changed_before_processing_fails_the_intake_with_the_services_message(client, city):

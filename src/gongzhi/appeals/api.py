@@ -22,7 +22,7 @@ from gongzhi.api import AUTH
 from gongzhi.core.errors import NotFound, PermissionDenied
 
 from . import intake, present, selectors, services
-from .models import Appeal, Source, State
+from .models import Source, State
 
 router = Router(tags=["appeals"])
 
@@ -88,8 +88,6 @@ def appeal_submit(request, response: HttpResponse, body: AppealIn):
     if _wants_async(request):
         got, replayed = intake.accept(actor=request.user, idempotency_key=key, **fields)
         response["Preference-Applied"] = "respond-async"
-        if isinstance(got, Appeal):  # the key already made an appeal synchronously
-            return Status(200, _out(request, got, detail=True))
         response["Location"] = f"/api/v1/appeals/intake/{got.token}"
         return Status(202, {**intake_out(got), "replayed": replayed})
     appeal = services.appeal_submit(actor=request.user, idempotency_key=key, **fields)

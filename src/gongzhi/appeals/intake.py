@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -33,25 +34,22 @@ from .models import TEXT_MAX, TITLE_MAX, Appeal, AppealIntake, Category, IntakeS
 log = logging.getLogger(__name__)
 
 BATCH = 500
+# How stale `accept`'s first look may be (categories, the grid index); `process` checks afresh.
+CACHE_SECONDS = 5.0
 FIELDS = ("category", "text", "lon", "lat", "title", "urgency", "anonymous", "source", "reporter_name",
           "reporter_phone", "consent_recorded")
 
 
-def accept(*, actor, idempotency_key=None, **fields) -> tuple[AppealIntake | Appeal, bool]:
-    """Check a submit and queue it: (the intake, replayed) or, when the key already made an appeal
-    synchronously, (that appeal, True). Refusals are the same errors a synchronous submit raises."""
+def accept(*, actor, idempotency_key=None, **fields) -> tuple[AppealIntake, bool]:
+    """Check a submit and queue it: (the intake, replayed). Refusals are the same errors a synchronous
+    submit raises. A key seen before answers its first intake (the unique constraint decides, no
+    probe first: retries are rare); a key that made an appeal synchronously gets an intake that
+    `process` links to that appeal."""
     services.check_submitter(actor)
     key = services.check_key(idempotency_key)
     unknown = set(fields) - set(FIELDS)
     if unknown:
         raise TypeError(f"unknown fields: {sorted(unknown)}")
-    if key:
-        earlier = AppealIntake.objects.filter(submitted_by=actor, idempotency_key=key).first()
-        if earlier is not None:
-            return earlier, True
-        appeal = services.replay_submit(actor, key)
-        if appeal is not None:
-            return appeal, True
     _precheck(actor, fields)
     row = AppealIntake(submitted_by=actor, idempotency_key=key, received_at=timezone.now(),
                        language=translation.get_language() or "",
@@ -77,19 +75,34 @@ def _precheck(actor, f: dict) -> None:
     services._text(f.get("text"), field_label=_("诉求内容"), max_len=TEXT_MAX)
     services._text(f.get("title", ""), field_label=_("标题"), max_len=TITLE_MAX, required=False)
     code = str(f.get("category") or "").strip()
-    if not Category.objects.filter(code=code, active=True).exists():
+    if code not in _active_categories(code):
         raise ValidationFailed("bad_category", _("未知的诉求分类：%(code)s，请从列表中选择。") % {"code": code})
     lon, lat = f.get("lon"), f.get("lat")
     if lon in (None, "") or lat in (None, ""):
         raise ValidationFailed("point_required", _("请在地图上点选问题发生的位置，或使用“我的位置”。"))
     x, y = geo.check_point(lon, lat)
-    if geo.micro_index().locate(x, y) is None:
+    if geo.micro_index(max_age=CACHE_SECONDS).locate(x, y) is None:
         raise ValidationFailed("outside_grids", _("%(msg)s请在网格范围内重新选择位置。") % {
             "msg": _("该位置（经度 %(lon)s，纬度 %(lat)s）不在任何网格内。") % {"lon": x, "lat": y}})
     if source not in services.PUBLIC_SOURCES:
         # Staff sources: their scope and the assisted reporter's fields are checked in full now, as
         # a synchronous submit would (rare on this path, so the extra reads do not matter).
         services.check_submission(actor=actor, **f)
+
+
+_categories: tuple[float, frozenset] = (0.0, frozenset())
+
+
+def _active_categories(wanted: str) -> frozenset:
+    """Active category codes, read at most every CACHE_SECONDS (and again for a code not seen yet,
+    so a category added a moment ago is accepted at once; one retired a moment ago fails later,
+    at processing, with the service's message)."""
+    global _categories
+    at, codes = _categories
+    if wanted not in codes or time.monotonic() - at > CACHE_SECONDS:
+        codes = frozenset(Category.objects.filter(active=True).values_list("code", flat=True))
+        _categories = (time.monotonic(), codes)
+    return codes
 
 
 def status_for(actor, token: str) -> AppealIntake:
@@ -121,12 +134,14 @@ def process(limit: int = BATCH) -> tuple[int, int]:
             return 0, 0
         now = timezone.now()
         memo = services.Lookups()
+        payloads = [json.loads(pii.decrypt(row.payload_enc)) for row in rows]
+        memo.load_grids((p.get("lon"), p.get("lat")) for p in payloads)
         todo: list[tuple[AppealIntake, services.Submission]] = []
-        for row in rows:
+        for row, payload in zip(rows, payloads, strict=True):
             try:
                 with translation.override(row.language or None):
                     sub = services.check_submission(actor=row.submitted_by, idempotency_key=row.idempotency_key,
-                                                    at=row.received_at, memo=memo, **json.loads(pii.decrypt(row.payload_enc)))
+                                                    at=row.received_at, memo=memo, **payload)
             except GongzhiError as exc:
                 _fail(row, exc, now)
                 continue
@@ -134,8 +149,7 @@ def process(limit: int = BATCH) -> tuple[int, int]:
         _link_existing(todo, now)
         todo = [(r, s) for r, s in todo if r.state == IntakeState.PENDING]
         _write(todo, now)
-        AppealIntake.objects.bulk_update(rows, ["state", "appeal", "error_code", "error_message", "processed_at",
-                                                "payload_enc"])
+        _save(rows, now)
     done = sum(r.state == IntakeState.DONE for r in rows)
     return done, len(rows) - done
 
@@ -148,6 +162,27 @@ def drain(batch: int = BATCH) -> tuple[int, int]:
         if not d and not f:
             return done, failed
         done, failed = done + d, failed + f
+
+
+def _save(rows, now) -> None:
+    """Store what became of each row: the done ones with one UPDATE … FROM (VALUES …) (Django's
+    bulk_update writes a CASE per column, the slowest part of a batch), the few failed ones as they are."""
+    done = [r for r in rows if r.state == IntakeState.DONE]
+    if done:
+        qn = connection.ops.quote_name
+        table = qn(AppealIntake._meta.db_table)
+        values = ", ".join(["(%s, %s)"] * len(done))
+        sql = (f"UPDATE {table} SET {qn('state')} = %s, {qn('appeal_id')} = v.column2, {qn('processed_at')} = %s, "
+               f"{qn('payload_enc')} = '' FROM (VALUES {values}) AS v WHERE {table}.{qn('id')} = v.column1")
+        params = [IntakeState.DONE, connection.ops.adapt_datetimefield_value(now)]
+        for r in done:
+            params += [r.pk, r.appeal.pk]
+        with connection.cursor() as cur:
+            cur.execute(sql, params)
+    failed = [r for r in rows if r.state == IntakeState.FAILED]
+    if failed:
+        AppealIntake.objects.bulk_update(failed, ["state", "error_code", "error_message", "processed_at",
+                                                  "payload_enc"])
 
 
 def _fail(row, exc: GongzhiError, now) -> None:

@@ -32,7 +32,7 @@ from gongzhi.core.text import checked_text
 from gongzhi.core.transactions import serialised
 from gongzhi.org.models import Post, PostTitle
 from gongzhi.places.models import Grid
-from gongzhi.places.services import grid_locate
+from gongzhi.places.services import GRID_CHAIN, grid_locate
 
 from . import hooks, selectors, workflow
 from .models import (
@@ -184,18 +184,29 @@ def on_duty_owner(grid: Grid, today: dt.date | None = None):
     The grid's grid worker with a linked user account (lowest post id, in term), else its grid
     leader, else the community worker of its community (the appeal then starts at community level).
     """
+    return on_duty_owners([grid], today)[grid.pk]
+
+
+def on_duty_owners(grids, today: dt.date | None = None) -> dict:
+    """`on_duty_owner` of many grids, {grid id: (user, level)}: one query for their posts."""
     today = today or timezone.localdate()
     in_term = Q(starts_on__lte=today) & (Q(ends_on__isnull=True) | Q(ends_on__gt=today))
-    for title in (PostTitle.GRID_WORKER, PostTitle.GRID_LEADER):
-        post = (Post.objects.filter(in_term, grid=grid, title=title, person__user__isnull=False,
-                                    person__user__is_active=True)
-                .select_related("person__user").order_by("id").first())
-        if post is not None:
-            return post.person.user, Level.GRID
-    user = level_holder(Level.COMMUNITY, grid_path=grid.path, place_path=grid.place_path)
-    if user is not None:
-        return user, Level.COMMUNITY
-    return None, Level.GRID
+    rank = {PostTitle.GRID_WORKER: 0, PostTitle.GRID_LEADER: 1}
+    best: dict[int, Post] = {}
+    for post in (Post.objects.filter(in_term, grid__in=[g.pk for g in grids], title__in=list(rank),
+                                     person__user__isnull=False, person__user__is_active=True)
+                 .select_related("person__user").order_by("id")):
+        held = best.get(post.grid_id)
+        if held is None or rank[post.title] < rank[held.title]:
+            best[post.grid_id] = post
+    out = {}
+    for g in grids:
+        if g.pk in best:
+            out[g.pk] = (best[g.pk].person.user, Level.GRID)
+            continue
+        user = level_holder(Level.COMMUNITY, grid_path=g.path, place_path=g.place_path)
+        out[g.pk] = (user, Level.COMMUNITY) if user is not None else (None, Level.GRID)
+    return out
 
 
 def level_holder(level: str, *, grid_path: str, place_path: str):
@@ -269,6 +280,22 @@ class Lookups:
         self.categories: dict[str, Category | None] = {}
         self.grids: dict[int, Grid] = {}
         self.index = None
+
+    def load_grids(self, points) -> None:
+        """Read the grids of many (lon, lat) points with one query; the index says which they are.
+        A point that is bad or outside every grid is skipped here: its own check will say so."""
+        if self.index is None:
+            self.index = geo.micro_index()
+        ids = set()
+        for lon, lat in points:
+            try:
+                gid = self.index.locate(*geo.check_point(lon, lat))
+            except (ValidationFailed, TypeError, ValueError):
+                continue
+            if gid is not None and gid not in self.grids:
+                ids.add(gid)
+        for grid in Grid.objects.select_related(*GRID_CHAIN).filter(pk__in=ids, retired_at__isnull=True):
+            self.grids[grid.pk] = grid
 
 
 def _category(value, memo: Lookups | None = None) -> Category:
@@ -393,14 +420,9 @@ def write_submissions(subs: list[Submission]) -> list[Appeal]:
     rollup upsert and one audit append: the cost of a batch of intake is close to that of one submit.
     """
     now = timezone.now()
-    owners: dict[int, tuple] = {}
+    owners = on_duty_owners(list({s.grid.pk: s.grid for s in subs if s.source not in STREET_SOURCES}.values()))
     for s in subs:
-        if s.source in STREET_SOURCES:
-            s.owner, s.level = s.actor, Level.STREET
-        else:
-            if s.grid.pk not in owners:
-                owners[s.grid.pk] = on_duty_owner(s.grid)
-            s.owner, s.level = owners[s.grid.pk]
+        s.owner, s.level = (s.actor, Level.STREET) if s.source in STREET_SOURCES else owners[s.grid.pk]
     # Platform-wide hot rows (the day's counter, the rollup rows, the audit chain's head) are
     # written from here on, after every read, so their locks are held for the fewest statements.
     by_day: dict[dt.date, list[Submission]] = {}

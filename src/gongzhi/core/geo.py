@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -194,12 +195,21 @@ def invalidate() -> None:
     _current = None
 
 
-def micro_index() -> GridIndex:
-    """The index of active micro grids, rebuilt if any process changed grids since it was built."""
-    global _current
-    version = current_version()
+_checked_at = 0.0  # time.monotonic() of this process's last version check that found its index current
+
+
+def micro_index(max_age: float = 0.0) -> GridIndex:
+    """The index of active micro grids, rebuilt if any process changed grids since it was built.
+
+    `max_age` > 0 trusts a version check made that many seconds ago (no query): only for answers
+    that are checked again later, like the asynchronous submit's first look at a point."""
+    global _current, _checked_at
     idx = _current
+    if max_age > 0 and idx is not None and time.monotonic() - _checked_at < max_age:
+        return idx
+    version = current_version()
     if idx is not None and idx.version == version:
+        _checked_at = time.monotonic()
         return idx
     with _lock:
         if _current is not None and _current.version == version:
