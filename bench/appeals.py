@@ -178,9 +178,11 @@ def throughput(
 def queued_throughput(port: int, env: dict, token: str, payloads: list[bytes], **kw) -> tuple[dict, dict]:
     """The asynchronous submit (Prefer: respond-async) with `gongzhi worker --intake-only` creating
     the appeals meanwhile, on the same machine: (the 202s, end to end until the last one is an appeal)."""
+    from gongzhi.appeals import intake
     from gongzhi.appeals.models import AppealIntake, IntakeState
 
-    before = AppealIntake.objects.filter(state=IntakeState.DONE).count()
+    intake.drain()  # anything left from an interrupted run is not this run's work
+    since = dt.datetime.now(dt.UTC)
     worker = subprocess.Popen(
         [str(GONGZHI), "worker", "--intake-only"],
         env={**env, "GONGZHI_APPEAL_INTAKE_POLL_SECONDS": "0.2"},
@@ -196,8 +198,9 @@ def queued_throughput(port: int, env: dict, token: str, payloads: list[bytes], *
     finally:
         worker.terminate()
         worker.wait(30)
-    made = AppealIntake.objects.filter(state=IntakeState.DONE).count() - before
-    failed = AppealIntake.objects.filter(state=IntakeState.FAILED).count()
+    mine = AppealIntake.objects.filter(received_at__gte=since)
+    made = mine.filter(state=IntakeState.DONE).count()
+    failed = mine.filter(state=IntakeState.FAILED).count()
     took = drained - r["start_at"]
     return r, {"rate": made / took, "made": made, "failed": failed, "backlog": backlog, "tail": drained - ended,
                "took": took}

@@ -1,8 +1,10 @@
 """The project's URLs plus /bench/minimal: the framework's ceiling for bench/appeals.py.
 
 /bench/minimal parses a small JSON body, does one INSERT into the table the bench creates
-(bench_minimal) and returns JSON, through the same middleware as every other request. It exists
-only under bench.bench_settings, never in gongzhi.urls.
+(bench_minimal) and returns JSON, through the same middleware as every other request. The ratio
+targets are against it. /bench/api/minimal does the same through django-ninja with the API's token
+check (AUTH): not a target, it shows how much of a submit is the API framework and the token
+check rather than the appeal. Both exist only under bench.bench_settings, never in gongzhi.urls.
 """
 
 import json
@@ -13,7 +15,9 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from ninja import NinjaAPI, Schema
 
+from gongzhi.api import AUTH
 from gongzhi.urls import urlpatterns as project_urlpatterns
 
 TABLE = "bench_minimal"
@@ -23,13 +27,25 @@ TABLE = "bench_minimal"
 @require_POST
 def minimal(request):
     body = json.loads(request.body or b"{}")
+    return JsonResponse({"id": _insert(str(body.get("text", "")))}, status=201)
+
+
+def _insert(text: str) -> int:
     with connection.cursor() as cur:
-        cur.execute(
-            f"INSERT INTO {TABLE} (at, note) VALUES (%s, %s) RETURNING id",
-            [timezone.now(), str(body.get("text", ""))[:200]],
-        )
-        new_id = cur.fetchone()[0]
-    return JsonResponse({"id": new_id}, status=201)
+        cur.execute(f"INSERT INTO {TABLE} (at, note) VALUES (%s, %s) RETURNING id", [timezone.now(), text[:200]])
+        return cur.fetchone()[0]
 
 
-urlpatterns = [path("bench/minimal", minimal), *project_urlpatterns]
+bench_api = NinjaAPI(urls_namespace="bench_api", docs_url=None)
+
+
+class MinimalIn(Schema):
+    text: str = ""
+
+
+@bench_api.post("/minimal", auth=AUTH, response={201: dict})
+def api_minimal(request, body: MinimalIn):
+    return 201, {"id": _insert(body.text)}
+
+
+urlpatterns = [path("bench/minimal", minimal), path("bench/api/", bench_api.urls), *project_urlpatterns]

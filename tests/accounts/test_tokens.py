@@ -1,5 +1,6 @@
 """API tokens: created by the command, accepted as Bearer, refused when wrong or revoked."""
 
+import datetime as dt
 import io
 
 import pytest
@@ -67,3 +68,26 @@ def test_api_errors_follow_accept_language(client):
     en = client.get("/api/v1/grids/locate", {"lon": "x", "lat": "1"}, HTTP_ACCEPT_LANGUAGE="en").json()
     assert "经纬度" in zh
     assert "经纬度" not in en["error"]["message"]
+
+
+@pytest.mark.django_db
+def test_a_token_marks_its_use_once_a_minute_and_dies_with_its_user(client, tree):
+    u = user("li", ("resident", tree["beining"]))
+    tok, key = ApiToken.issue(u)
+
+    def me():
+        return client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {key}").status_code
+
+    assert me() == 200
+    tok.refresh_from_db()
+    first = tok.last_used_at
+    assert first is not None
+    assert me() == 200
+    tok.refresh_from_db()
+    assert tok.last_used_at == first  # within the minute: no write
+    ApiToken.objects.filter(pk=tok.pk).update(last_used_at=timezone.now() - dt.timedelta(minutes=2))
+    assert me() == 200
+    tok.refresh_from_db()
+    assert tok.last_used_at > first
+    type(u).objects.filter(pk=u.pk).update(is_active=False)
+    assert me() == 401
