@@ -64,3 +64,33 @@ def test_resident_reports_on_the_map_and_the_grid_worker_accepts(page, browser, 
         worker.context.close()
     a.refresh_from_db()
     assert (a.state, a.owner.username) == ("accepted", "gw1")
+
+
+def test_a_submit_queued_by_an_app_shows_on_my_appeals_until_the_worker_makes_it_an_appeal(page, live_server, city):
+    """An app posts for the resident with Prefer: respond-async; the resident's page shows it waiting,
+    then, once the worker has run, as an appeal with its number."""
+    import json
+
+    from django.test import Client
+
+    from gongzhi.appeals import intake
+    from tests.appeals.conftest import bearer
+
+    r = Client().post("/api/v1/appeals", json.dumps({"category": "noise", "title": "广场舞音响太吵", "text": "每晚九点后仍很吵",
+                                                     "lon": IN_GRID[0], "lat": IN_GRID[1]}),
+                      content_type="application/json", HTTP_PREFER="respond-async", **bearer(city.jumin))
+    assert r.status_code == 202
+    base = live_server.url
+    login(page, base, "jumin")
+    page.goto(base + "/appeals/mine/")
+    row = page.get_by_test_id("intake-row")
+    assert "广场舞音响太吵" in row.inner_text() and "受理中" in row.inner_text()
+    assert page.get_by_test_id("appeal-row").count() == 0
+    assert intake.drain() == (1, 0)
+    page.reload()
+    assert page.get_by_test_id("intake-row").count() == 0
+    number = Appeal.objects.get().number
+    page.get_by_role("link", name=number).click()
+    page.get_by_test_id("appeal-number").wait_for()
+    assert page.get_by_test_id("appeal-number").inner_text() == number
+    assert "王网格员" in page.get_by_test_id("owner").inner_text()

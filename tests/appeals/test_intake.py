@@ -246,3 +246,30 @@ def test_two_workers_at_once_create_each_queued_appeal_once(city):
     assert len(set(Appeal.objects.values_list("number", flat=True))) == 40
     assert set(AppealIntake.objects.values_list("state", flat=True)) == {"done"}
     assert audit.verify()[0]
+
+
+def test_my_appeals_page_shows_what_waits_and_what_failed_with_why(client, city):
+    who = bearer(city.jumin)
+    post(client, who, body(title="<b>楼道灯坏了</b>"), **ASYNC)
+    client.force_login(city.jumin)
+    page = client.get("/appeals/mine/").content.decode()
+    assert 'data-state="pending"' in page and "&lt;b&gt;楼道灯坏了&lt;/b&gt;" in page and "<b>楼道灯坏了" not in page
+    Category.objects.filter(code="noise").update(active=False)
+    intake.drain()
+    page = client.get("/appeals/mine/").content.decode()
+    assert 'data-state="failed"' in page and "未知的诉求分类：noise" in page
+    Category.objects.filter(code="noise").update(active=True)
+    post(client, who, body(title="", text="第二条\n细节"), **ASYNC)
+    intake.drain()
+    page = client.get("/appeals/mine/").content.decode()
+    assert 'data-state="pending"' not in page and 'data-testid="appeal-row"' in page and "第二条" in page
+    # Only the submitter's own: a neighbour's page shows none of it.
+    client.force_login(city.linju)
+    assert "waiting-intakes" not in client.get("/appeals/mine/").content.decode()
+
+
+def test_healthz_reports_the_intake_backlog(client, city):
+    assert client.get("/healthz").json()["appeal_intake"] == {"pending": 0, "oldest_seconds": 0.0}
+    post(client, bearer(city.jumin), body(), **ASYNC)
+    got = client.get("/healthz").json()["appeal_intake"]
+    assert got["pending"] == 1 and got["oldest_seconds"] >= 0

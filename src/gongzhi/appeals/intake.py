@@ -17,6 +17,7 @@ own message, which the submitter reads at the status URL.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import time
@@ -50,12 +51,15 @@ def accept(*, actor, idempotency_key=None, **fields) -> tuple[AppealIntake, bool
     unknown = set(fields) - set(FIELDS)
     if unknown:
         raise TypeError(f"unknown fields: {sorted(unknown)}")
-    _precheck(actor, fields)
-    row = AppealIntake(submitted_by=actor, idempotency_key=key, received_at=timezone.now(),
+    title = _precheck(actor, fields)
+    row = AppealIntake(submitted_by=actor, idempotency_key=key, received_at=timezone.now(), title=title,
                        language=translation.get_language() or "",
                        payload_enc=pii.encrypt(json.dumps(fields, ensure_ascii=False)))
     try:
-        with transaction.atomic():
+        if connection.in_atomic_block:  # a savepoint, so a refused key leaves the caller's transaction usable
+            with transaction.atomic():
+                row.save(force_insert=True)
+        else:  # one INSERT is its own transaction: no BEGIN and COMMIT round trips
             row.save(force_insert=True)
     except IntegrityError:
         earlier = AppealIntake.objects.filter(submitted_by=actor, idempotency_key=key).first() if key else None
@@ -65,15 +69,16 @@ def accept(*, actor, idempotency_key=None, **fields) -> tuple[AppealIntake, bool
     return row, False
 
 
-def _precheck(actor, f: dict) -> None:
-    """What a client must hear at once, with the service's messages; the rest waits for `process`."""
+def _precheck(actor, f: dict) -> str:
+    """What a client must hear at once, with the service's messages; the rest waits for `process`.
+    Returns the title the appeal will have."""
     urgency, source = f.get("urgency", Urgency.NORMAL), f.get("source", Source.RESIDENT)
     if urgency not in Urgency.values:
         raise ValidationFailed("bad_urgency", _("紧急程度只能是“紧急”或“一般”。"))
     if source not in Source.values:
         raise ValidationFailed("bad_source", _("未知的诉求来源：%(s)s") % {"s": source})
-    services._text(f.get("text"), field_label=_("诉求内容"), max_len=TEXT_MAX)
-    services._text(f.get("title", ""), field_label=_("标题"), max_len=TITLE_MAX, required=False)
+    body = services._text(f.get("text"), field_label=_("诉求内容"), max_len=TEXT_MAX)
+    head = services._text(f.get("title", ""), field_label=_("标题"), max_len=TITLE_MAX, required=False)
     code = str(f.get("category") or "").strip()
     if code not in _active_categories(code):
         raise ValidationFailed("bad_category", _("未知的诉求分类：%(code)s，请从列表中选择。") % {"code": code})
@@ -88,6 +93,7 @@ def _precheck(actor, f: dict) -> None:
         # Staff sources: their scope and the assisted reporter's fields are checked in full now, as
         # a synchronous submit would (rare on this path, so the extra reads do not matter).
         services.check_submission(actor=actor, **f)
+    return services.title_of(head, body)
 
 
 _categories: tuple[float, frozenset] = (0.0, frozenset())
@@ -114,8 +120,23 @@ def status_for(actor, token: str) -> AppealIntake:
     return row
 
 
-def pending_count() -> int:
-    return AppealIntake.objects.filter(state=IntakeState.PENDING).count()
+def waiting_for(actor, days: int = 7, limit: int = 20) -> list[AppealIntake]:
+    """The actor's asynchronous submits of the last `days` that are not appeals (yet): pending or failed."""
+    if not getattr(actor, "pk", None):
+        return []
+    since = timezone.now() - dt.timedelta(days=days)
+    return list(AppealIntake.objects.filter(submitted_by=actor, received_at__gte=since,
+                                            state__in=[IntakeState.PENDING, IntakeState.FAILED])
+                .order_by("-id")[:limit])
+
+
+def backlog() -> dict:
+    """How many submits wait for the worker, and for how long the oldest has (for /healthz)."""
+    oldest = (AppealIntake.objects.filter(state=IntakeState.PENDING).order_by("id")
+              .values_list("received_at", flat=True).first())
+    waiting = AppealIntake.objects.filter(state=IntakeState.PENDING).count() if oldest else 0
+    age = (timezone.now() - oldest).total_seconds() if oldest else 0.0
+    return {"pending": waiting, "oldest_seconds": round(age, 1)}
 
 
 def process(limit: int = BATCH) -> tuple[int, int]:

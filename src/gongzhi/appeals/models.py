@@ -531,6 +531,9 @@ class AppealIntake(models.Model):
     token = models.CharField(max_length=32, unique=True, default=new_intake_token)
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     idempotency_key = models.CharField(max_length=64, null=True, blank=True)
+    # What the submitter recognises it by on "my appeals" while it waits or if it fails: the title,
+    # else the text's first line (as the appeal's own title would be), in clear like the appeal's.
+    title = models.CharField(max_length=TITLE_MAX, blank=True)
     payload_enc = models.TextField(blank=True)
     language = models.CharField(max_length=16, blank=True)  # the request's, for the error message
     received_at = models.DateTimeField()

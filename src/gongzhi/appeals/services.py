@@ -32,7 +32,7 @@ from gongzhi.core.text import checked_text
 from gongzhi.core.transactions import serialised
 from gongzhi.org.models import Post, PostTitle
 from gongzhi.places.models import Grid
-from gongzhi.places.services import GRID_CHAIN, grid_locate
+from gongzhi.places.services import grid_locate
 
 from . import hooks, selectors, workflow
 from .models import (
@@ -294,7 +294,9 @@ class Lookups:
                 continue
             if gid is not None and gid not in self.grids:
                 ids.add(gid)
-        for grid in Grid.objects.select_related(*GRID_CHAIN).filter(pk__in=ids, retired_at__isnull=True):
+        # Only the community comes along: a batch writes appeals and answers nobody, so the chain of
+        # parents that a submit's answer shows (grid_locate's) is not needed.
+        for grid in Grid.objects.select_related("community").filter(pk__in=ids, retired_at__isnull=True):
             self.grids[grid.pk] = grid
 
 
@@ -356,6 +358,11 @@ class Submission:
     level: str = ""
 
 
+def title_of(title: str, text: str) -> str:
+    """An appeal's title: the one given, else the first line of its text (at most 30 characters)."""
+    return title or text.splitlines()[0][:30]
+
+
 def check_key(idempotency_key) -> str | None:
     if idempotency_key in (None, ""):
         return None
@@ -381,9 +388,7 @@ def check_submission(*, actor, category, text, lon, lat, title="", urgency=Urgen
     if urgency not in Urgency.values:
         raise ValidationFailed("bad_urgency", _("紧急程度只能是“紧急”或“一般”。"))
     body = _text(text, field_label=_("诉求内容"), max_len=TEXT_MAX)
-    head = _text(title, field_label=_("标题"), max_len=TITLE_MAX, required=False)
-    if not head:
-        head = body.splitlines()[0][:30]
+    head = title_of(_text(title, field_label=_("标题"), max_len=TITLE_MAX, required=False), body)
     if source not in Source.values:
         raise ValidationFailed("bad_source", _("未知的诉求来源：%(s)s") % {"s": source})
     grid = _locate(lon, lat, memo)

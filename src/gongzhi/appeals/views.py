@@ -26,7 +26,7 @@ from gongzhi.core import scopes
 from gongzhi.core.errors import GongzhiError, PermissionDenied
 from gongzhi.org.models import OrgKind
 
-from . import present, selectors, services
+from . import intake, present, selectors, services
 from .forms import AppealForm, RatingChoices
 from .permissions import allowed_actions, allowed_work_order_actions, can_view_work_order
 from .workflow import ACTION_LABELS, SUMMONS_ACTION_LABELS, Action, SummonsAction
@@ -82,7 +82,7 @@ def appeal_new(request):
 @login_required
 def appeal_mine(request):
     page = Paginator(selectors.my_appeals(request.user), 30).get_page(request.GET.get("page"))
-    return render(request, "appeals/mine.html", {"page": page})
+    return render(request, "appeals/mine.html", {"page": page, "waiting": intake.waiting_for(request.user)})
 
 
 INBOX_PAGE = 50

@@ -25,7 +25,15 @@ def healthz(request):
         db = {"ok": False, "vendor": connection.vendor, "error": exc.__class__.__name__}
         status = 503
     db["ms"] = round((time.perf_counter() - started) * 1000, 2)
-    return JsonResponse({"status": "ok" if status == 200 else "degraded", "database": db}, status=status)
+    out = {"status": "ok" if status == 200 else "degraded", "database": db}
+    if status == 200:
+        from gongzhi.appeals.intake import backlog
+
+        try:  # submits waiting for the worker: a growing backlog means the worker is down or too slow
+            out["appeal_intake"] = backlog()
+        except Exception as exc:  # e.g. not migrated yet: report, do not fail the check
+            out["appeal_intake"] = {"error": exc.__class__.__name__}
+    return JsonResponse(out, status=status)
 
 
 def home(request):
