@@ -155,11 +155,38 @@ def test_a_key_first_used_synchronously_resolves_to_that_appeal(client, city):
 
 def test_a_synchronous_retry_that_lands_before_the_batch_is_linked_not_duplicated(client, city):
     who = bearer(city.jumin)
+    before = post(client, who, body(text="之前"), HTTP_IDEMPOTENCY_KEY="k-4", **ASYNC).json()["token"]
     token = post(client, who, body(), HTTP_IDEMPOTENCY_KEY="k-3", **ASYNC).json()["token"]
+    after = post(client, who, body(text="之后"), **ASYNC).json()["token"]
     made = post(client, who, body(), HTTP_IDEMPOTENCY_KEY="k-3").json()
-    assert intake.drain() == (1, 0)
-    assert Appeal.objects.count() == 1
+    assert intake.drain() == (3, 0)
+    assert Appeal.objects.count() == 3
     assert AppealIntake.objects.get(token=token).appeal.number == made["number"]
+    assert AppealIntake.objects.get(token=before).appeal.text == "之前"
+    assert AppealIntake.objects.get(token=after).appeal.text == "之后"
+    assert audit.verify()[0]
+
+
+def test_a_request_the_database_refuses_fails_alone_and_the_queue_moves_on(client, city, monkeypatch):
+    from django.db import IntegrityError
+
+    from gongzhi.appeals import services
+
+    real = services.write_submissions
+
+    def refuse_poison(subs):
+        if any(s.text == "毒" for s in subs):
+            raise IntegrityError("simulated")
+        return real(subs)
+
+    monkeypatch.setattr(services, "write_submissions", refuse_poison)
+    who = bearer(city.jumin)
+    tokens = [post(client, who, body(text=t), **ASYNC).json()["token"] for t in ("一", "毒", "二")]
+    assert intake.drain() == (2, 1)
+    states = [AppealIntake.objects.get(token=t) for t in tokens]
+    assert [r.state for r in states] == ["done", "failed", "done"]
+    assert states[1].error_code == "write_failed" and states[1].appeal is None
+    assert Appeal.objects.count() == 2 and intake.drain() == (0, 0)  # nothing left behind to retry
 
 
 def test_a_category_added_a_moment_ago_is_accepted_and_one_retired_fails_at_processing(client, city):

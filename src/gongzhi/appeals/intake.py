@@ -27,7 +27,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from gongzhi.core import geo, pii
-from gongzhi.core.errors import GongzhiError, NotFound, ValidationFailed
+from gongzhi.core.errors import Conflict, GongzhiError, NotFound, ValidationFailed
 
 from . import services
 from .models import TEXT_MAX, TITLE_MAX, Appeal, AppealIntake, Category, IntakeState, Source, Urgency
@@ -167,8 +167,6 @@ def process(limit: int = BATCH) -> tuple[int, int]:
                 _fail(row, exc, now)
                 continue
             todo.append((row, sub))
-        _link_existing(todo, now)
-        todo = [(r, s) for r, s in todo if r.state == IntakeState.PENDING]
         _write(todo, now)
         _save(rows, now)
     done = sum(r.state == IntakeState.DONE for r in rows)
@@ -215,34 +213,48 @@ def _done(row, appeal, now) -> None:
     row.state, row.appeal, row.processed_at, row.payload_enc = IntakeState.DONE, appeal, now, ""
 
 
-def _link_existing(todo, now) -> None:
+def _link_existing(todo, now) -> int:
+    """Mark done, with that appeal, each request whose key already made one (a synchronous retry)."""
     keyed = [(r, s) for r, s in todo if s.key]
     if not keyed:
-        return
+        return 0
     found = {(a.submitted_by_id, a.idempotency_key): a for a in Appeal.objects.filter(
         submitted_by_id__in={s.actor.pk for _r, s in keyed}, idempotency_key__in={s.key for _r, s in keyed})}
+    linked = 0
     for row, sub in keyed:
         appeal = found.get((sub.actor.pk, sub.key))
         if appeal is not None:
             _done(row, appeal, now)
+            linked += 1
+    return linked
 
 
 def _write(todo, now) -> None:
-    if not todo:
+    """Write the batch in one savepoint. The common case finds no key used before, so nothing is
+    looked up first: the appeals' unique key decides. When it refuses (a synchronous retry made
+    one of these appeals), the requests whose keys exist are linked to those appeals and the rest
+    is written again; what still fails is written one by one, so one bad request never holds up
+    the queue."""
+    for _attempt in range(2):
+        if not todo:
+            return
+        try:
+            with transaction.atomic():
+                appeals = services.write_submissions([s for _r, s in todo])
+        except IntegrityError:
+            if not _link_existing(todo, now):
+                break
+            todo = [(r, s) for r, s in todo if r.state == IntakeState.PENDING]
+            continue
+        for (row, _sub), appeal in zip(todo, appeals, strict=True):
+            _done(row, appeal, now)
         return
-    try:
-        with transaction.atomic():
-            appeals = services.write_submissions([s for _r, s in todo])
-    except IntegrityError:
-        # A synchronous retry with one of these keys committed after `_link_existing` looked: write
-        # one by one, so only that request is linked to the winner and the others still go in.
-        log.info("intake: a key raced a synchronous submit; writing this batch one by one")
-        for row, sub in todo:
-            try:
-                with transaction.atomic():
-                    _done(row, services.write_submissions([sub])[0], now)
-            except IntegrityError:
-                _done(row, Appeal.objects.get(submitted_by=sub.actor, idempotency_key=sub.key), now)
-        return
-    for (row, _sub), appeal in zip(todo, appeals, strict=True):
-        _done(row, appeal, now)
+    log.warning("intake: a batch of %d was refused by the database; writing it one by one", len(todo))
+    for row, sub in todo:
+        try:
+            with transaction.atomic():
+                _done(row, services.write_submissions([sub])[0], now)
+        except IntegrityError:
+            if not _link_existing([(row, sub)], now):
+                log.exception("intake: %s could not be written", row.token)
+                _fail(row, Conflict("write_failed", _("诉求未能生成，请重新提交；如多次出现请联系社区。")), now)
