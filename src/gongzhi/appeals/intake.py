@@ -18,6 +18,7 @@ own message, which the submitter reads at the status URL.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import time
@@ -58,15 +59,39 @@ def accept(*, actor, idempotency_key=None, **fields) -> tuple[AppealIntake, bool
     try:
         if connection.in_atomic_block:  # a savepoint, so a refused key leaves the caller's transaction usable
             with transaction.atomic():
-                row.save(force_insert=True)
+                _insert(row)
         else:  # one INSERT is its own transaction: no BEGIN and COMMIT round trips
-            row.save(force_insert=True)
+            _insert(row)
     except IntegrityError:
         earlier = AppealIntake.objects.filter(submitted_by=actor, idempotency_key=key).first() if key else None
         if earlier is None:
             raise
         return earlier, True
     return row, False
+
+
+_COLUMNS = ("token", "submitted_by", "idempotency_key", "title", "payload_enc", "language", "received_at", "state",
+            "error_code", "error_message")
+
+
+@functools.cache
+def _insert_sql() -> str:
+    qn = connection.ops.quote_name
+    fields = [AppealIntake._meta.get_field(name) for name in _COLUMNS]
+    return (f"INSERT INTO {qn(AppealIntake._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {qn('id')}")
+
+
+def _insert(row: AppealIntake) -> None:
+    """The request's one write, as plain SQL built once: this is the whole cost of a queued submit,
+    and the ORM's save spent as long preparing the statement as the database spent on it."""
+    params = [row.token, row.submitted_by_id, row.idempotency_key, row.title, row.payload_enc, row.language,
+              connection.ops.adapt_datetimefield_value(row.received_at), row.state, row.error_code,
+              row.error_message]
+    with connection.cursor() as cur:
+        cur.execute(_insert_sql(), params)
+        row.pk = cur.fetchone()[0]
+    row._state.adding, row._state.db = False, connection.alias
 
 
 def _precheck(actor, f: dict) -> str:

@@ -528,7 +528,9 @@ class AppealIntake(models.Model):
     an assisted reporter's name and phone, so they are stored encrypted and emptied once processed.
     """
 
-    token = models.CharField(max_length=32, unique=True, default=new_intake_token)
+    # Unique by a constraint, not unique=True, which on PostgreSQL adds a second (LIKE) index that
+    # every queued submit would write and nothing reads.
+    token = models.CharField(max_length=32, default=new_intake_token)
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     idempotency_key = models.CharField(max_length=64, null=True, blank=True)
     # What the submitter recognises it by on "my appeals" while it waits or if it fails: the title,
@@ -538,7 +540,9 @@ class AppealIntake(models.Model):
     language = models.CharField(max_length=16, blank=True)  # the request's, for the error message
     received_at = models.DateTimeField()
     state = models.CharField(max_length=16, choices=IntakeState.choices, default=IntakeState.PENDING)
-    appeal = models.ForeignKey(Appeal, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # No index: nothing looks intakes up by appeal, and every queued submit would pay for one.
+    appeal = models.ForeignKey(Appeal, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                               db_index=False)
     error_code = models.CharField(max_length=40, blank=True)
     error_message = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
@@ -546,6 +550,7 @@ class AppealIntake(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
+            models.UniqueConstraint(fields=["token"], name="intake_unique_token"),
             models.UniqueConstraint(fields=["submitted_by", "idempotency_key"],
                                     condition=Q(idempotency_key__isnull=False), name="intake_unique_idempotency_key"),
             models.CheckConstraint(condition=Q(state="pending") | Q(processed_at__isnull=False),
