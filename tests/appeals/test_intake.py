@@ -300,3 +300,23 @@ def test_healthz_reports_the_intake_backlog(client, city):
     post(client, bearer(city.jumin), body(), **ASYNC)
     got = client.get("/healthz").json()["appeal_intake"]
     assert got["pending"] == 1 and got["oldest_seconds"] >= 0
+
+
+def test_processed_submits_are_forgotten_after_the_keep_period_and_pending_ones_never(client, city, settings):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    settings.APPEAL_INTAKE_KEEP_DAYS = 30
+    who = bearer(city.jumin)
+    old_done, old_pending, recent = (post(client, who, body(text=t), **ASYNC).json()["token"]
+                                     for t in ("旧的", "还在等", "新的"))
+    intake.process(limit=1)  # only the first: the other two stay pending for now
+    long_ago = timezone.now() - dt.timedelta(days=31)
+    AppealIntake.objects.filter(token=old_done).update(processed_at=long_ago, received_at=long_ago)
+    AppealIntake.objects.filter(token=old_pending).update(received_at=long_ago)
+    call_command("worker", "--once", stdout=open("/dev/null", "w"))  # drains the rest, then prunes
+    assert set(AppealIntake.objects.values_list("token", flat=True)) == {old_pending, recent}
+    assert client.get(f"/api/v1/appeals/intake/{old_done}", **who).status_code == 404
+    assert Appeal.objects.filter(text="旧的").exists()  # the appeal itself is kept
+    assert AppealIntake.objects.get(token=old_pending).state == "done"  # created, kept until its own period ends

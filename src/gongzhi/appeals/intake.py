@@ -23,6 +23,7 @@ import json
 import logging
 import time
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -153,6 +154,15 @@ def waiting_for(actor, days: int = 7, limit: int = 20) -> list[AppealIntake]:
     return list(AppealIntake.objects.filter(submitted_by=actor, received_at__gte=since,
                                             state__in=[IntakeState.PENDING, IntakeState.FAILED])
                 .order_by("-id")[:limit])
+
+
+def prune(now=None) -> int:
+    """Forget processed intakes older than APPEAL_INTAKE_KEEP_DAYS: their appeals stay, their status
+    URLs answer 404 like any unknown token. Pending ones are never pruned, however old."""
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.APPEAL_INTAKE_KEEP_DAYS)
+    deleted, _by_model = (AppealIntake.objects.exclude(state=IntakeState.PENDING)
+                          .filter(processed_at__lt=cutoff).delete())
+    return deleted
 
 
 def backlog() -> dict:

@@ -19,14 +19,18 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections, connection
 
-from gongzhi.appeals.intake import drain
+from gongzhi.appeals.intake import drain, prune
 from gongzhi.appeals.sweep import sweep
 from gongzhi.notifications.services import deliver_outbox
 
 log = logging.getLogger("gongzhi.worker")
 
 
+PRUNE_EVERY_SECONDS = 3600
+
+
 class Command(BaseCommand):
+    _next_prune = 0.0  # the first round prunes
     help = ("Run the deadline sweep and deliver notification emails every SWEEP_INTERVAL_SECONDS until "
             "SIGTERM/SIGINT (then exit 0 after the current round).")
 
@@ -86,6 +90,14 @@ class Command(BaseCommand):
                 self.stdout.write(f"sweep: {counts}")
         except Exception:
             log.exception("worker: sweep failed")
+        if time.monotonic() >= self._next_prune:  # hourly: it reads the whole (small) intake table
+            self._next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
+            try:
+                pruned = prune()
+                if pruned:
+                    self.stdout.write(f"intake: {pruned} processed submit(s) older than the keep period forgotten")
+            except Exception:
+                log.exception("worker: pruning processed submits failed")
         try:
             sent = deliver_outbox()
             if any(sent.as_dict().values()):
