@@ -36,11 +36,7 @@ def record_submits(items) -> list[AppealEvent]:
     `items` are (appeal, event fields) pairs; the fields are those of `record_event` (at, actor,
     action, from_state, to_state, data).
     """
-    events = [AppealEvent(appeal=appeal, note="", **fields) for appeal, fields in items]
-    if len(events) == 1:
-        events[0].save()
-    else:
-        AppealEvent.objects.bulk_create(events)
+    events = AppealEvent.objects.bulk_create([AppealEvent(appeal=appeal, note="", **fields) for appeal, fields in items])
     pairs = [(appeal, event) for (appeal, _fields), event in zip(items, events, strict=True)]
     kpi.on_events(pairs)
     with collected():

@@ -28,11 +28,11 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from gongzhi.core import geo, pii
-from gongzhi.core.errors import Conflict, GongzhiError, NotFound, ValidationFailed
+from gongzhi.core import pii
+from gongzhi.core.errors import Conflict, GongzhiError, NotFound
 
 from . import services
-from .models import TEXT_MAX, TITLE_MAX, Appeal, AppealIntake, Category, IntakeState, Source, Urgency
+from .models import Appeal, AppealIntake, Category, IntakeState, Source, Urgency
 
 log = logging.getLogger(__name__)
 
@@ -76,50 +76,40 @@ _COLUMNS = ("token", "submitted_by", "idempotency_key", "title", "payload_enc", 
 
 
 @functools.cache
-def _insert_sql() -> str:
+def _insert_sql() -> tuple[str, list]:
     qn = connection.ops.quote_name
     fields = [AppealIntake._meta.get_field(name) for name in _COLUMNS]
-    return (f"INSERT INTO {qn(AppealIntake._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-            f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {qn('id')}")
+    sql = (f"INSERT INTO {qn(AppealIntake._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {qn('id')}")
+    return sql, fields
 
 
 def _insert(row: AppealIntake) -> None:
     """The request's one write, as plain SQL built once: this is the whole cost of a queued submit,
     and the ORM's save spent as long preparing the statement as the database spent on it."""
-    params = [row.token, row.submitted_by_id, row.idempotency_key, row.title, row.payload_enc, row.language,
-              connection.ops.adapt_datetimefield_value(row.received_at), row.state, row.error_code,
-              row.error_message]
+    sql, fields = _insert_sql()
+    params = [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields]
     with connection.cursor() as cur:
-        cur.execute(_insert_sql(), params)
+        cur.execute(sql, params)
         row.pk = cur.fetchone()[0]
     row._state.adding, row._state.db = False, connection.alias
 
 
 def _precheck(actor, f: dict) -> str:
-    """What a client must hear at once, with the service's messages; the rest waits for `process`.
-    Returns the title the appeal will have."""
-    urgency, source = f.get("urgency", Urgency.NORMAL), f.get("source", Source.RESIDENT)
-    if urgency not in Urgency.values:
-        raise ValidationFailed("bad_urgency", _("紧急程度只能是“紧急”或“一般”。"))
-    if source not in Source.values:
-        raise ValidationFailed("bad_source", _("未知的诉求来源：%(s)s") % {"s": source})
-    body = services._text(f.get("text"), field_label=_("诉求内容"), max_len=TEXT_MAX)
-    head = services._text(f.get("title", ""), field_label=_("标题"), max_len=TITLE_MAX, required=False)
+    """What a client must hear at once, with the service's checks and messages (in the same order as
+    `check_submission`); the rest waits for `process`. Returns the title the appeal will have."""
     code = str(f.get("category") or "").strip()
     if code not in _active_categories(code):
-        raise ValidationFailed("bad_category", _("未知的诉求分类：%(code)s，请从列表中选择。") % {"code": code})
-    lon, lat = f.get("lon"), f.get("lat")
-    if lon in (None, "") or lat in (None, ""):
-        raise ValidationFailed("point_required", _("请在地图上点选问题发生的位置，或使用“我的位置”。"))
-    x, y = geo.check_point(lon, lat)
-    if geo.micro_index(max_age=CACHE_SECONDS).locate(x, y) is None:
-        raise ValidationFailed("outside_grids", _("%(msg)s请在网格范围内重新选择位置。") % {
-            "msg": _("该位置（经度 %(lon)s，纬度 %(lat)s）不在任何网格内。") % {"lon": x, "lat": y}})
+        raise services.bad_category(f.get("category"))
+    source = f.get("source", Source.RESIDENT)
+    title, _body = services.check_fields(text=f.get("text"), title=f.get("title", ""),
+                                         urgency=f.get("urgency", Urgency.NORMAL), source=source)
+    services.check_point_in_grid(f.get("lon"), f.get("lat"), max_age=CACHE_SECONDS)
     if source not in services.PUBLIC_SOURCES:
         # Staff sources: their scope and the assisted reporter's fields are checked in full now, as
         # a synchronous submit would (rare on this path, so the extra reads do not matter).
         services.check_submission(actor=actor, **f)
-    return services.title_of(head, body)
+    return title
 
 
 _categories: tuple[float, frozenset] = (0.0, frozenset())

@@ -32,7 +32,7 @@ from gongzhi.core.text import checked_text
 from gongzhi.core.transactions import serialised
 from gongzhi.org.models import Post, PostTitle
 from gongzhi.places.models import Grid
-from gongzhi.places.services import grid_locate
+from gongzhi.places.services import grid_id_at, grid_locate
 
 from . import hooks, selectors, workflow
 from .models import (
@@ -281,15 +281,19 @@ class Lookups:
         self.grids: dict[int, Grid] = {}
         self.index = None
 
+    def grid_id(self, lon, lat) -> int | None:
+        """The index's micro grid at a point, the index read once for the batch (no version check per row)."""
+        if self.index is None:
+            self.index = geo.micro_index()
+        return self.index.locate(*geo.check_point(lon, lat))
+
     def load_grids(self, points) -> None:
         """Read the grids of many (lon, lat) points with one query; the index says which they are.
         A point that is bad or outside every grid is skipped here: its own check will say so."""
-        if self.index is None:
-            self.index = geo.micro_index()
         ids = set()
         for lon, lat in points:
             try:
-                gid = self.index.locate(*geo.check_point(lon, lat))
+                gid = self.grid_id(lon, lat)
             except (ValidationFailed, TypeError, ValueError):
                 continue
             if gid is not None and gid not in self.grids:
@@ -312,25 +316,42 @@ def _category(value, memo: Lookups | None = None) -> Category:
             if memo is not None:
                 memo.categories[code] = cat
     if cat is None or not cat.active:
-        raise ValidationFailed("bad_category", _("未知的诉求分类：%(code)s，请从列表中选择。") % {"code": value})
+        raise bad_category(value)
     return cat
 
 
-def _locate(lon, lat, memo: Lookups | None = None) -> Grid:
+def bad_category(value) -> ValidationFailed:
+    return ValidationFailed("bad_category", _("未知的诉求分类：%(code)s，请从列表中选择。") % {"code": value})
+
+
+def _in_grid(lon, lat, find):
+    """`find()` the grid at a point that must be given, with a submit's messages for a missing point
+    and for one outside every grid."""
     if lon in (None, "") or lat in (None, ""):
         raise ValidationFailed("point_required", _("请在地图上点选问题发生的位置，或使用“我的位置”。"))
     try:
+        return find()
+    except NotFound as exc:
+        raise ValidationFailed("outside_grids", _("%(msg)s请在网格范围内重新选择位置。") % {"msg": exc.message}) from None
+
+
+def _locate(lon, lat, memo: Lookups | None = None) -> Grid:
+    def find():
         if memo is None:
             return grid_locate(lon, lat)
-        if memo.index is None:
-            memo.index = geo.micro_index()
-        grid = memo.grids.get(memo.index.locate(*geo.check_point(lon, lat)))
+        grid = memo.grids.get(memo.grid_id(lon, lat))
         if grid is None:
             grid = grid_locate(lon, lat)  # the authoritative read (it also rebuilds a stale index)
             memo.grids[grid.pk] = grid
         return grid
-    except NotFound as exc:
-        raise ValidationFailed("outside_grids", _("%(msg)s请在网格范围内重新选择位置。") % {"msg": exc.message}) from None
+
+    return _in_grid(lon, lat, find)
+
+
+def check_point_in_grid(lon, lat, *, max_age: float = 0.0) -> int:
+    """A submit's point check from the grid index alone (no row read): the asynchronous submit's
+    first look, which `check_submission` repeats in full when the appeal is made."""
+    return _in_grid(lon, lat, lambda: grid_id_at(lon, lat, max_age=max_age))
 
 
 @dataclass
@@ -354,13 +375,22 @@ class Submission:
     key: str | None
     photos: list = field(default_factory=list)
     at: dt.datetime | None = None  # when it was received (the intake's time); now if None
-    owner: object = None  # set by write_submissions: the first responder and their level
-    level: str = ""
 
 
 def title_of(title: str, text: str) -> str:
     """An appeal's title: the one given, else the first line of its text (at most 30 characters)."""
     return title or text.splitlines()[0][:30]
+
+
+def check_fields(*, text, title, urgency, source) -> tuple[str, str]:
+    """A submit's own fields, checked: (title, text) as the appeal will have them."""
+    if urgency not in Urgency.values:
+        raise ValidationFailed("bad_urgency", _("紧急程度只能是“紧急”或“一般”。"))
+    body = _text(text, field_label=_("诉求内容"), max_len=TEXT_MAX)
+    head = title_of(_text(title, field_label=_("标题"), max_len=TITLE_MAX, required=False), body)
+    if source not in Source.values:
+        raise ValidationFailed("bad_source", _("未知的诉求来源：%(s)s") % {"s": source})
+    return head, body
 
 
 def check_key(idempotency_key) -> str | None:
@@ -385,12 +415,7 @@ def check_submission(*, actor, category, text, lon, lat, title="", urgency=Urgen
     check_submitter(actor)
     key = check_key(idempotency_key)
     cat = _category(category, memo)
-    if urgency not in Urgency.values:
-        raise ValidationFailed("bad_urgency", _("紧急程度只能是“紧急”或“一般”。"))
-    body = _text(text, field_label=_("诉求内容"), max_len=TEXT_MAX)
-    head = title_of(_text(title, field_label=_("标题"), max_len=TITLE_MAX, required=False), body)
-    if source not in Source.values:
-        raise ValidationFailed("bad_source", _("未知的诉求来源：%(s)s") % {"s": source})
+    head, body = check_fields(text=text, title=title, urgency=urgency, source=source)
     grid = _locate(lon, lat, memo)
     probe = Appeal(grid_path=grid.path, place_path=grid.place_path)
     reporter = actor
@@ -425,9 +450,8 @@ def write_submissions(subs: list[Submission]) -> list[Appeal]:
     rollup upsert and one audit append: the cost of a batch of intake is close to that of one submit.
     """
     now = timezone.now()
-    owners = on_duty_owners(list({s.grid.pk: s.grid for s in subs if s.source not in STREET_SOURCES}.values()))
-    for s in subs:
-        s.owner, s.level = (s.actor, Level.STREET) if s.source in STREET_SOURCES else owners[s.grid.pk]
+    on_duty = on_duty_owners(list({s.grid.pk: s.grid for s in subs if s.source not in STREET_SOURCES}.values()))
+    owners = [(s.actor, Level.STREET) if s.source in STREET_SOURCES else on_duty[s.grid.pk] for s in subs]
     # Platform-wide hot rows (the day's counter, the rollup rows, the audit chain's head) are
     # written from here on, after every read, so their locks are held for the fewest statements.
     by_day: dict[dt.date, list[Submission]] = {}
@@ -438,7 +462,7 @@ def write_submissions(subs: list[Submission]) -> list[Appeal]:
         for s, number in zip(group, _next_numbers(day, len(group)), strict=True):
             numbers[id(s)] = number
     appeals = []
-    for s in subs:
+    for s, (owner, level) in zip(subs, owners, strict=True):
         at = s.at or now
         respond_h, resolve_h = s.category.hours(s.urgency)
         respond_due = at + dt.timedelta(hours=respond_h)
@@ -449,26 +473,23 @@ def write_submissions(subs: list[Submission]) -> list[Appeal]:
             reporter_name_enc=pii.encrypt(s.name), reporter_name_masked=pii.mask_name(s.name),
             reporter_phone_enc=pii.encrypt(s.phone), reporter_phone_hash=pii.lookup_hash(s.phone),
             reporter_phone_masked=pii.mask_phone(s.phone), consent_recorded=s.consent_recorded,
-            anonymous=s.anonymous, state=State.SUBMITTED, owner=s.owner, owner_level=s.level,
+            anonymous=s.anonymous, state=State.SUBMITTED, owner=owner, owner_level=level,
             submitted_at=at, updated_at=now, respond_due=respond_due,
             resolve_due=at + dt.timedelta(hours=resolve_h), step_due=respond_due, idempotency_key=s.key,
         ))
-    if len(appeals) == 1:
-        appeals[0].save(force_insert=True)
-    else:
-        Appeal.objects.bulk_create(appeals)
+    Appeal.objects.bulk_create(appeals)
     row = workflow.rows_for(workflow.NEW, Action.SUBMIT)[0]
     events = hooks.record_submits([
         (a, {"at": a.submitted_at, "actor": _user_or_none(s.actor), "action": Action.SUBMIT,
              "from_state": row.source, "to_state": row.target,
-             "data": {"source": s.source, "owner": s.owner.pk if s.owner else None, "owner_level": s.level}})
+             "data": {"source": s.source, "owner": a.owner_id, "owner_level": a.owner_level}})
         for a, s in zip(appeals, subs, strict=True)])
     stored = [_store_photos(a, e, s.photos, s.actor, now) if s.photos else []
               for a, e, s in zip(appeals, events, subs, strict=True)]
     audit.record_many([
         (s.actor, "appeal.submit", a, {"after": {
             "number": a.number, "category": s.category.code, "grid": s.grid.code, "source": s.source,
-            "owner": s.owner.pk if s.owner else None, "owner_level": s.level, "anonymous": a.anonymous,
+            "owner": a.owner_id, "owner_level": a.owner_level, "anonymous": a.anonymous,
             "photos": len(s.photos)}})
         for a, s in zip(appeals, subs, strict=True)])
     for a, e, photos in zip(appeals, events, stored, strict=True):

@@ -49,10 +49,7 @@ def record_many(items) -> list[AuditEntry]:
             entry.hash = entry.compute_hash()
             prev = entry.hash
             entries.append(entry)
-        if len(entries) == 1:
-            entries[0].save()
-        else:
-            AuditEntry.objects.bulk_create(entries)
+        AuditEntry.objects.bulk_create(entries)
         head.last_hash = prev
         head.count += len(entries)
         head.save(update_fields=["last_hash", "count"])

@@ -98,8 +98,22 @@ def grid_locate(lon, lat) -> Grid:
             break
         geo.invalidate()  # the index named a grid that is gone: rebuild once, never answer wrong
     if gid is None or grid is None:
-        raise NotFound("outside_grids", _("该位置（经度 %(lon)s，纬度 %(lat)s）不在任何网格内。") % {"lon": x, "lat": y})
+        raise _outside_grids(x, y)
     return grid
+
+
+def grid_id_at(lon, lat, *, max_age: float = 0.0) -> int:
+    """The id of the micro grid at a point from the index alone, no row read (`max_age`: see
+    geo.micro_index). For a first look that is checked again later; grid_locate is the answer."""
+    x, y = geo.check_point(lon, lat)
+    gid = geo.micro_index(max_age).locate(x, y)
+    if gid is None:
+        raise _outside_grids(x, y)
+    return gid
+
+
+def _outside_grids(x, y) -> NotFound:
+    return NotFound("outside_grids", _("该位置（经度 %(lon)s，纬度 %(lat)s）不在任何网格内。") % {"lon": x, "lat": y})
 
 
 def grid_chain(grid: Grid) -> list[dict]:
