@@ -25,6 +25,7 @@ import time
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Min
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -98,17 +99,17 @@ def _insert(row: AppealIntake) -> None:
 def _precheck(actor, f: dict) -> str:
     """What a client must hear at once, with the service's checks and messages (in the same order as
     `check_submission`); the rest waits for `process`. Returns the title the appeal will have."""
+    source = f.get("source", Source.RESIDENT)
+    if source not in services.PUBLIC_SOURCES:
+        # Staff sources (and unknown ones): the full check now, scope and assisted reporter included,
+        # as a synchronous submit would; rare on this path, so its reads do not matter.
+        return services.check_submission(actor=actor, **f).title
     code = str(f.get("category") or "").strip()
     if code not in _active_categories(code):
         raise services.bad_category(f.get("category"))
-    source = f.get("source", Source.RESIDENT)
     title, _body = services.check_fields(text=f.get("text"), title=f.get("title", ""),
                                          urgency=f.get("urgency", Urgency.NORMAL), source=source)
     services.check_point_in_grid(f.get("lon"), f.get("lat"), max_age=CACHE_SECONDS)
-    if source not in services.PUBLIC_SOURCES:
-        # Staff sources: their scope and the assisted reporter's fields are checked in full now, as
-        # a synchronous submit would (rare on this path, so the extra reads do not matter).
-        services.check_submission(actor=actor, **f)
     return title
 
 
@@ -157,11 +158,9 @@ def prune(now=None) -> int:
 
 def backlog() -> dict:
     """How many submits wait for the worker, and for how long the oldest has (for /healthz)."""
-    oldest = (AppealIntake.objects.filter(state=IntakeState.PENDING).order_by("id")
-              .values_list("received_at", flat=True).first())
-    waiting = AppealIntake.objects.filter(state=IntakeState.PENDING).count() if oldest else 0
-    age = (timezone.now() - oldest).total_seconds() if oldest else 0.0
-    return {"pending": waiting, "oldest_seconds": round(age, 1)}
+    got = AppealIntake.objects.filter(state=IntakeState.PENDING).aggregate(n=Count("id"), oldest=Min("received_at"))
+    age = (timezone.now() - got["oldest"]).total_seconds() if got["oldest"] else 0.0
+    return {"pending": got["n"], "oldest_seconds": round(age, 1)}
 
 
 def process(limit: int = BATCH) -> tuple[int, int]:
