@@ -31,8 +31,9 @@ PRUNE_EVERY_SECONDS = 3600
 
 class Command(BaseCommand):
     _next_prune = 0.0  # the first round prunes
-    help = ("Run the deadline sweep and deliver notification emails every SWEEP_INTERVAL_SECONDS until "
-            "SIGTERM/SIGINT (then exit 0 after the current round).")
+    help = ("Create queued appeals every APPEAL_INTAKE_POLL_SECONDS, and run the deadline sweep and deliver "
+            "notification emails every SWEEP_INTERVAL_SECONDS, until SIGTERM/SIGINT (then exit 0 after the "
+            "current round).")
 
     def add_arguments(self, parser):
         parser.add_argument("--interval", type=float, default=None,
@@ -44,8 +45,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, interval=None, once=False, rounds=0, intake_only=False, **options):
         interval = settings.SWEEP_INTERVAL_SECONDS if interval is None else interval
-        poll = settings.APPEAL_INTAKE_POLL_SECONDS
-        poll = min(poll, interval) if interval > 0 else poll
+        poll = min(settings.APPEAL_INTAKE_POLL_SECONDS, interval) if interval > 0 else settings.APPEAL_INTAKE_POLL_SECONDS
         stop = threading.Event()
         previous = {}
         if threading.current_thread() is threading.main_thread():
