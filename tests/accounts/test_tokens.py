@@ -91,3 +91,27 @@ def test_a_token_marks_its_use_once_a_minute_and_dies_with_its_user(client, tree
     assert tok.last_used_at > first
     type(u).objects.filter(pk=u.pk).update(is_active=False)
     assert me() == 401
+
+
+@pytest.mark.django_db
+def test_a_token_gives_its_user_as_the_database_has_it(tree):
+    from django.contrib.auth import get_user_model
+    from django.test import RequestFactory
+
+    from gongzhi.api import user_for_token
+
+    u = user("zhao", ("community_worker", tree["beining"]))
+    u.first_name, u.email, u.is_staff = "赵", "zhao@example.cn", True
+    u.last_login = timezone.now() - dt.timedelta(days=2)
+    u.save()
+    _t, key = ApiToken.issue(u)
+    request = RequestFactory().get("/")
+    got = user_for_token(key, request)
+    assert request.user is got
+    want = get_user_model().objects.get(pk=u.pk)
+    for f in get_user_model()._meta.concrete_fields:  # values and types: datetimes aware, flags bool
+        assert (getattr(got, f.attname), type(getattr(got, f.attname))) == \
+            (getattr(want, f.attname), type(getattr(want, f.attname))), f.name
+    assert got._state.adding is False and got._state.db == "default"
+    assert got.is_authenticated
+    assert user_for_token(key + "x", request) is None

@@ -320,3 +320,26 @@ def test_processed_submits_are_forgotten_after_the_keep_period_and_pending_ones_
     assert client.get(f"/api/v1/appeals/intake/{old_done}", **who).status_code == 404
     assert Appeal.objects.filter(text="旧的").exists()  # the appeal itself is kept
     assert AppealIntake.objects.get(token=old_pending).state == "done"  # created, kept until its own period ends
+
+
+def test_a_submitter_with_queued_submits_cannot_be_deleted_and_keyless_submits_never_clash(client, city):
+    from django.db.models import ProtectedError
+
+    who = bearer(city.jumin)
+    for _ in range(3):  # no Idempotency-Key: each is its own request
+        assert post(client, who, body(), **ASYNC).status_code == 202
+    assert AppealIntake.objects.filter(submitted_by=city.jumin, idempotency_key=None).count() == 3
+    with pytest.raises(ProtectedError):  # Django's PROTECT: the table keeps no database constraint
+        city.jumin.delete()
+    assert AppealIntake.objects.filter(submitted_by=city.jumin).count() == 3
+
+
+def test_a_field_of_the_wrong_kind_is_a_clear_400_not_a_crash(client, city):
+    from gongzhi.appeals import services
+    from gongzhi.core.errors import ValidationFailed
+
+    for kw, code in (({"urgency": ["urgent"]}, "bad_urgency"), ({"source": {"x": 1}}, "bad_source")):
+        args = {"text": "路灯不亮", "title": "", "urgency": "normal", "source": "api", **kw}
+        with pytest.raises(ValidationFailed) as got:
+            services.check_fields(**args)
+        assert got.value.code == code

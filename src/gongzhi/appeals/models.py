@@ -531,7 +531,13 @@ class AppealIntake(models.Model):
     # Unique by a constraint, not unique=True, which on PostgreSQL adds a second (LIKE) index that
     # every queued submit would write and nothing reads.
     token = models.CharField(max_length=32, default=new_intake_token)
-    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # No database constraint and no index of its own. The submitter is the authenticated user at
+    # insert, and PROTECT is Django's (its deletion collector), so the ORM still cannot delete a user
+    # with queued submits. The database's check would cost every queued submit a locking read of the
+    # user's row (FOR KEY SHARE), on one row for all the submits of one app's token. Lookups by
+    # submitter use the idempotency constraint's index, which leads with it.
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                     db_constraint=False, db_index=False)
     idempotency_key = models.CharField(max_length=64, null=True, blank=True)
     # What the submitter recognises it by on "my appeals" while it waits or if it fails: the title,
     # else the text's first line (as the appeal's own title would be), in clear like the appeal's.
@@ -551,8 +557,9 @@ class AppealIntake(models.Model):
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["token"], name="intake_unique_token"),
-            models.UniqueConstraint(fields=["submitted_by", "idempotency_key"],
-                                    condition=Q(idempotency_key__isnull=False), name="intake_unique_idempotency_key"),
+            # Without a condition: keys left empty (NULL) never clash (NULLs are distinct in a unique
+            # index), and the whole index then also serves every lookup by submitter.
+            models.UniqueConstraint(fields=["submitted_by", "idempotency_key"], name="intake_unique_idempotency_key"),
             models.CheckConstraint(condition=Q(state="pending") | Q(processed_at__isnull=False),
                                    name="intake_processed_has_time"),
             models.CheckConstraint(condition=~Q(state="done") | Q(appeal__isnull=False), name="intake_done_has_appeal"),

@@ -23,6 +23,7 @@ from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from gongzhi.accounts.models import RoleAssignment
 from gongzhi.core import audit, geo, pii
@@ -83,6 +84,11 @@ ASSISTED_SOURCES = {Source.HOTLINE, Source.VISIT}
 STAFF_SOURCES = {Source.PATROL, Source.DELIBERATION, Source.ENTERPRISE}
 # Opened by a street officer (from a hotspot warning): the officer owns it at street level.
 STREET_SOURCES = {Source.PROACTIVE}
+# The choices' values once: `Choices.values` builds a new list on every call, and every submit asks.
+URGENCIES = frozenset(Urgency.values)
+SOURCES = frozenset(Source.values)
+# A submit's field names, translated only when a message names them (not on every submit).
+TEXT_LABEL, TITLE_LABEL = gettext_lazy("诉求内容"), gettext_lazy("标题")
 
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
 PHOTO_MAX_COUNT = 9
@@ -384,11 +390,11 @@ def title_of(title: str, text: str) -> str:
 
 def check_fields(*, text, title, urgency, source) -> tuple[str, str]:
     """A submit's own fields, checked: (title, text) as the appeal will have them."""
-    if urgency not in Urgency.values:
+    if not isinstance(urgency, str) or urgency not in URGENCIES:
         raise ValidationFailed("bad_urgency", _("紧急程度只能是“紧急”或“一般”。"))
-    body = _text(text, field_label=_("诉求内容"), max_len=TEXT_MAX)
-    head = title_of(_text(title, field_label=_("标题"), max_len=TITLE_MAX, required=False), body)
-    if source not in Source.values:
+    body = _text(text, field_label=TEXT_LABEL, max_len=TEXT_MAX)
+    head = title_of(_text(title, field_label=TITLE_LABEL, max_len=TITLE_MAX, required=False), body)
+    if not isinstance(source, str) or source not in SOURCES:
         raise ValidationFailed("bad_source", _("未知的诉求来源：%(s)s") % {"s": source})
     return head, body
 
