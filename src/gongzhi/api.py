@@ -31,7 +31,7 @@ def user_for_token(key: str, request: HttpRequest):
     """The active user an unrevoked token belongs to, or None; notes the token's use once a minute."""
     from gongzhi.accounts.models import ApiToken
 
-    sql, fields, converters = _token_lookup()
+    sql, attnames, converters = _token_lookup()
     now = timezone.now()
     stale = connection.ops.adapt_datetimefield_value(now - dt.timedelta(seconds=60))
     with prepared_cursor() as cur:
@@ -43,7 +43,7 @@ def user_for_token(key: str, request: HttpRequest):
     for i, col, funcs in converters:
         for convert in funcs:
             values[i] = convert(values[i], col, connection)
-    user = get_user_model().from_db(connection.alias, [f.attname for f in fields], values)
+    user = get_user_model().from_db(connection.alias, attnames, values)
     if token_stale:
         ApiToken.objects.filter(pk=token_id).update(last_used_at=now)
     request.user = user
@@ -51,13 +51,13 @@ def user_for_token(key: str, request: HttpRequest):
 
 
 @functools.cache
-def _token_lookup() -> tuple[str, list, list]:
+def _token_lookup() -> tuple[str, list[str], list]:
     """Every API request runs this lookup first, so it is plain SQL built once and planned once per
     connection (`prepared_cursor`), with the user made straight from its row (`from_db`): the ORM
     spent more time building the query (a join of two models) and mapping its columns than the
-    database spent answering it. Returns the SQL, the
-    user's fields in column order and, per field, the database's value converters (SQLite hands
-    datetimes back as text)."""
+    database spent answering it. Returns the SQL, the user's attribute names in column order and,
+    for each column that has them, the database's value converters (SQLite hands datetimes back as
+    text)."""
     from django.db.models.expressions import Col
 
     from gongzhi.accounts.models import ApiToken
@@ -77,7 +77,7 @@ def _token_lookup() -> tuple[str, list, list]:
         funcs = connection.ops.get_db_converters(col) + f.get_db_converters(connection)
         if funcs:
             converters.append((i, col, funcs))
-    return sql, fields, converters
+    return sql, [f.attname for f in fields], converters
 
 
 AUTH = [BearerToken(), django_auth]

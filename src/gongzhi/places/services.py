@@ -83,14 +83,10 @@ def grid_create(*, actor, community: Place, level: str, name: str, geometry: dic
     return grid
 
 
-# What a located grid comes with: its parents and its community's places up to the district.
-GRID_CHAIN = ("parent__parent", "community__parent__parent")
-
-
 def grid_locate(lon, lat) -> Grid:
     """The micro grid at a point, with its parents and places loaded. Public: boundaries are not PII."""
     x, y = geo.check_point(lon, lat)
-    qs = Grid.objects.select_related(*GRID_CHAIN)
+    qs = Grid.objects.select_related("parent__parent", "community__parent__parent")
     for _attempt in range(2):
         gid = geo.micro_index().locate(x, y)
         grid = qs.filter(pk=gid, retired_at__isnull=True).first() if gid is not None else None
