@@ -366,9 +366,22 @@ def probe_xss(site: Site, tokens: dict, env: dict, tally: Tally, port: int):
             )
             try:
                 page.goto(base + path, wait_until="networkidle", timeout=30000)
-                # Hover every vector feature (map tooltips) and every chart.
+                # Open every map feature's tooltip and popup (the grid layer the map page exposes), hover
+                # SVG features, and sweep the mouse over every map and chart (canvas-drawn features).
+                page.evaluate(
+                    "() => window.gzGridLayer && window.gzGridLayer.eachLayer(l => {"
+                    " l.openTooltip && l.getTooltip() && l.openTooltip(); l.openPopup && l.getPopup() && l.openPopup(); })"
+                )
                 for el in page.query_selector_all("path.leaflet-interactive")[:400]:
                     el.dispatch_event("mouseover")
+                for el in page.query_selector_all(".leaflet-container")[:3]:
+                    box = el.bounding_box()
+                    if box:
+                        for i in range(1, 12):
+                            for j in range(1, 12):
+                                page.mouse.move(
+                                    box["x"] + box["width"] * i / 12, box["y"] + box["height"] * j / 12
+                                )
                 for el in page.query_selector_all("canvas")[:10]:
                     box = el.bounding_box()
                     if box:
