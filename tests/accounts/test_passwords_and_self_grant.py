@@ -95,3 +95,15 @@ def test_even_a_superuser_grants_no_role_to_themselves(acc):
         services.role_assign(actor=boss, user=boss, role="district_admin", place=acc.tree["district"])
     # Granting to someone else still works.
     services.role_assign(actor=acc.admin, user=acc.subject, role="party_member", place=acc.tree["beining"])
+
+
+def test_the_staff_admin_refuses_a_role_for_oneself_too(client, acc):
+    boss = User.objects.create_superuser("boss", password="Boss-pass-2024x")
+    client.force_login(boss)
+    r = client.post("/admin/accounts/roleassignment/add/",
+                    {"user": boss.pk, "role": "district_admin", "place": acc.tree["district"].pk})
+    assert r.status_code == 200 and "不能给自己授予角色" in r.content.decode()
+    assert not RoleAssignment.objects.filter(user=boss).exists()
+    r = client.post("/admin/accounts/roleassignment/add/",
+                    {"user": acc.subject.pk, "role": "party_member", "place": acc.tree["beining"].pk})
+    assert r.status_code == 302 and RoleAssignment.objects.filter(user=acc.subject, role="party_member").exists()
