@@ -1,5 +1,6 @@
 """Django settings, read from the environment with safe defaults for the demo."""
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -33,6 +34,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "gongzhi.core",
     "gongzhi.places",
     "gongzhi.org",
@@ -58,6 +60,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "gongzhi.core.middleware.GongzhiErrorMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into our lockout page
 ]
 
 ROOT_URLCONF = "gongzhi.urls"
@@ -97,8 +100,38 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Password guessing (django-axes): after LOGIN_FAILURE_LIMIT failures within the cool-off period,
+# the account name is locked (whoever tries it, whether or not it exists) and so is the client
+# address (whichever names it tries), until the period has passed without failures or a district
+# administrator unlocks it on /accounts/lockouts/ (or `gongzhi axes_reset_username NAME`,
+# `gongzhi axes_reset_ip ADDRESS`). Token creation has the same limit per account.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out attempt before the password is tried
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_FAILURE_LIMIT = int(os.environ.get("GONGZHI_LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_COOLOFF_MINUTES = int(os.environ.get("GONGZHI_LOGIN_COOLOFF_MINUTES", "15"))
+# How many reverse proxies in front of the app append to X-Forwarded-For (0: use the socket's
+# address; the header is then ignored, since any client can send it).
+TRUSTED_PROXY_COUNT = int(os.environ.get("GONGZHI_TRUSTED_PROXY_COUNT", "0"))
+TOKEN_CREATE_LIMIT = int(os.environ.get("GONGZHI_TOKEN_CREATE_LIMIT", str(LOGIN_FAILURE_LIMIT)))
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = dt.timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks: by account, and by address
+# A success does not wipe the count: it would also wipe the address's count, so an attacker with
+# one account of their own could reset the limit between guesses at another.
+AXES_RESET_ON_SUCCESS = False
+AXES_USERNAME_CALLABLE = "gongzhi.accounts.lockout.username_of"
+AXES_CLIENT_IP_CALLABLE = "gongzhi.accounts.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "gongzhi.accounts.lockout.lockout_response"
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_VERBOSE = False
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"

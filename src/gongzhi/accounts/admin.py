@@ -18,8 +18,14 @@ class RoleAssignmentForm(forms.ModelForm):
         model = RoleAssignment
         fields = ("user", "role", "place", "grid", "organization")
 
+    actor = None  # the signed-in staff member, set by RoleAssignmentAdmin.get_form
+
     def clean(self):
         cleaned = super().clean()
+        user = cleaned.get("user")
+        if user is not None and self.actor is not None and user.pk == self.actor.pk:
+            # The same rule as services.role_assign: nobody raises their own rights.
+            raise forms.ValidationError(_("不能给自己授予角色，请由其他管理员办理。"))
         if sum(cleaned.get(f) is not None for f in ("place", "grid", "organization")) != 1:
             raise forms.ValidationError(_("角色必须且只能有一个范围：地点、网格或组织。"))
         return cleaned
@@ -39,6 +45,11 @@ class RoleAssignmentAdmin(admin.ModelAdmin):
     autocomplete_fields = ("user", "place", "grid")
     raw_id_fields = ("organization",)
     ordering = ("-id",)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.actor = request.user
+        return form
 
     @admin.display(description=_("范围"))
     def scope(self, obj):

@@ -5,6 +5,7 @@ a missing permission 403, bad input 400, each as {"error": {"code", "message"}}.
 
 from __future__ import annotations
 
+from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
@@ -142,9 +143,15 @@ class TokenIn(Schema):
     name: str = ""
 
 
-@router.post("/tokens", auth=AUTH, response={201: dict}, summary="Create an API token; the key is in this answer only")
+@router.post("/tokens", auth=AUTH, response={201: dict, 429: dict},
+             summary="Create an API token; the key is in this answer only (429 with Retry-After when too many)")
 def token_create(request, body: TokenIn):
-    key = services.token_create(actor=request.user, user=request.user, name=body.name)
+    try:
+        key = services.token_create(actor=request.user, user=request.user, name=body.name)
+    except services.RateLimited as exc:
+        resp = JsonResponse({"error": exc.as_dict()}, status=exc.status, json_dumps_params={"ensure_ascii": False})
+        resp["Retry-After"] = str(exc.extra["retry_after"])
+        return resp
     tok = ApiToken.objects.get(key_hash=ApiToken.hash_key(key))
     return Status(201, {**token_out(tok), "token": key})
 

@@ -92,3 +92,21 @@ def keyset_page(qs, *, after: int | None, limit: int):
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (rows[-1].id if more and rows else None)
+
+
+def lockouts_visible_to(actor) -> dict:
+    """Account names and client addresses locked out for failed sign-ins, for the unlock page.
+
+    A district administrator sees the locked accounts in their scope and every locked address (an
+    address is nobody's account: a shared office or school network locks all its users at once);
+    a superuser also sees locked names that belong to no account.
+    """
+    from . import lockout
+
+    scopes.require(actor, MANAGE)
+    names = lockout.locked_usernames()
+    if not actor.is_superuser:
+        mine = set(users_visible_to(actor).filter(username__in=[n.value for n in names])
+                   .values_list("username", flat=True))
+        names = [n for n in names if n.value in mine]
+    return {"usernames": names, "addresses": lockout.locked_addresses()}

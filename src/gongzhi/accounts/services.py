@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gongzhi.core import audit, scopes
-from gongzhi.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from gongzhi.core.errors import Conflict, GongzhiError, NotFound, PermissionDenied, ValidationFailed
 
 from .models import ApiToken, Role, RoleAssignment
 
@@ -236,6 +236,10 @@ def _assign(actor, user, role: str, node) -> RoleAssignment:
 
 
 def role_assign(*, actor, user, role: str, place=None, grid=None, organization=None) -> RoleAssignment:
+    # Segregation of duties: nobody raises their own rights, whatever their scope (a superuser
+    # needs no role; the command line acts as actor=None).
+    if actor is not None and getattr(actor, "pk", None) == user.pk:
+        raise PermissionDenied("self_grant", _("不能给自己授予角色，请由其他管理员办理。"))
     validate_role(role)
     if sum(x is not None for x in (place, grid, organization)) != 1:
         raise ValidationFailed("one_scope", _("角色必须且只能有一个范围：地点、网格或组织。"))
@@ -262,6 +266,30 @@ def role_revoke(*, actor, assignment: RoleAssignment) -> None:
 
 # ---- API tokens ----
 
+class RateLimited(GongzhiError):
+    """Too many attempts: the doors answer 429 with Retry-After (`extra["retry_after"]`, seconds)."""
+
+    status = 429
+
+
+def _token_rate_check(user) -> None:
+    """At most settings.TOKEN_CREATE_LIMIT tokens per account within the login cool-off period, as
+    for failed sign-ins: a stolen session cannot mint keys without end. Counted under a lock on the
+    user row so two concurrent requests cannot both take the last one."""
+    from django.conf import settings
+
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    now = timezone.now()
+    window = settings.AXES_COOLOFF_TIME
+    recent = list(ApiToken.objects.filter(user=user, created_at__gte=now - window)
+                  .order_by("-created_at").values_list("created_at", flat=True)[: settings.TOKEN_CREATE_LIMIT])
+    if len(recent) >= settings.TOKEN_CREATE_LIMIT:
+        retry = max(1, int((recent[-1] + window - now).total_seconds()) + 1)
+        raise RateLimited("too_many_tokens", _(
+            "短时间内创建的 API 令牌过多，请 %(m)s 分钟后再试。") % {"m": max(1, -(-retry // 60))},
+            {"retry_after": retry})
+
+
 def token_create(*, actor, username: str | None = None, name: str = "", user=None) -> str:
     """Issue a token and return its key: the only time the key exists outside its hash."""
     if user is None:
@@ -276,6 +304,8 @@ def token_create(*, actor, username: str | None = None, name: str = "", user=Non
     if not user.is_active:
         raise ValidationFailed("inactive_user", _("账号 %(u)s 已停用，不能创建令牌。") % {"u": user.username})
     with transaction.atomic():
+        if not _is_system(actor):
+            _token_rate_check(user)
         token, key = ApiToken.issue(user, name=name)
         audit.record(actor, "token.create", token,
                      after={"user": user.username, "prefix": token.prefix, "name": name})
@@ -293,3 +323,32 @@ def token_revoke(*, actor, token: ApiToken) -> ApiToken:
                          after={"user": token.user.username, "prefix": token.prefix, "revoked_at": now})
             token.revoked_at = now
     return token
+
+
+# ---- sign-in lockouts ----
+
+LOCKOUT_KINDS = ("username", "ip_address")
+
+
+def lockout_release(*, actor, kind: str, value: str) -> int:
+    """Lift a sign-in lockout (django-axes) on an account name or a client address, audited.
+    Scope: an account name must belong to an account the actor manages (a superuser may lift any
+    name); an address may be lifted by any account administrator. Returns the failures cleared."""
+    from axes.utils import reset
+
+    from . import selectors
+
+    value = (value or "").strip()
+    if kind not in LOCKOUT_KINDS or not value:
+        raise ValidationFailed("bad_lockout", _("请指明要解锁的账号或地址。"))
+    if not _is_system(actor):
+        scopes.require(actor, MANAGE)
+        if kind == "username" and not selectors.users_visible_to(actor).filter(username=value).exists():
+            raise NotFound("no_user", _("账号不存在或不在您的范围内。"))
+    with transaction.atomic():
+        cleared = reset(username=value) if kind == "username" else reset(ip=value)
+        if not cleared:
+            raise NotFound("no_lockout", _("%(v)s 当前没有被锁定。") % {"v": value})
+        audit.record(actor, "login.unlock", object_type="axes.lockout", object_id=f"{kind}:{value}"[:64],
+                     after={kind: value, "failures_cleared": cleared})
+    return cleared

@@ -11,6 +11,7 @@ manage_patterns = [
     path("users/<int:pk>/roles/", views.role_grant, name="role_grant"),
     path("users/<int:pk>/active/", views.user_set_active, name="user_set_active"),
     path("roles/<int:pk>/revoke/", views.role_revoke, name="role_revoke"),
+    path("lockouts/", views.lockouts, name="lockouts"),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
@@ -181,6 +182,28 @@ def user_set_active(request, pk: int):
     return redirect("accounts:user", pk=user.pk)
 
 
+# ---- sign-in lockouts ----
+
+@login_required
+def lockouts(request):
+    """Accounts and addresses locked out for failed sign-ins, each with an unlock button."""
+    scopes.require(request.user, MANAGE)
+    error, status = "", 200
+    if request.method == "POST":
+        kind, value = request.POST.get("kind", ""), request.POST.get("value", "")
+        try:
+            services.lockout_release(actor=request.user, kind=kind, value=value)
+        except GongzhiError as exc:
+            error, status = exc.message, exc.status
+        else:
+            messages.success(request, _("已解锁 %(v)s，可以重新登录。") % {"v": value.strip()})
+            return redirect("accounts:lockouts")
+    return render(request, "accounts/lockouts.html", {
+        **selectors.lockouts_visible_to(request.user), "error": error,
+        "limit": settings.LOGIN_FAILURE_LIMIT, "minutes": settings.LOGIN_COOLOFF_MINUTES,
+    }, status=status)
+
+
 # ---- API tokens ----
 
 def _tokens_page(request, *, form=None, new_key="", status=200):
@@ -202,7 +225,10 @@ def tokens(request):
         key = services.token_create(actor=request.user, user=request.user, name=form.cleaned_data["name"])
     except GongzhiError as exc:
         form.add_error(None, str(exc.message))
-        return _tokens_page(request, form=form, status=exc.status)
+        resp = _tokens_page(request, form=form, status=exc.status)
+        if "retry_after" in exc.extra:
+            resp["Retry-After"] = str(exc.extra["retry_after"])
+        return resp
     # Rendered, not redirected: the key exists only in this one response.
     return _tokens_page(request, new_key=key)
 
