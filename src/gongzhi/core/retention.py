@@ -72,7 +72,8 @@ def run(*, years: float, dry_run: bool = False, batch: int = 500, actor=None, no
 
 # Fallback when core.pii has no public-text masker: mainland mobiles (11 digits from 1), landlines
 # (0 + 2-3 digit area code + 7-8 digits) and ID numbers (15 or 18 characters), with spaces or dashes.
-_ID = re.compile(r"(?<![0-9A-Za-z])\d{6}[ -]?\d{4}[ -]?\d{2}[ -]?\d{2}[ -]?\d{3}[0-9Xx]?(?![0-9A-Za-z])")
+_ID = re.compile(r"(?<![0-9A-Za-z])\d{6}[ -]?(?:\d{4}[ -]?\d{2}[ -]?\d{2}[ -]?\d{3}[0-9Xx]|\d{2}[ -]?\d{2}[ -]?\d{2}[ -]?\d{3})"
+                 r"(?![0-9A-Za-z])")
 _PHONE = re.compile(r"(?<!\d)(?:\+?86[ -]?)?(?:1\d{2}[ -]?\d{4}[ -]?\d{4}|0\d{2,3}[ -]?\d{7,8})(?!\d)")
 _FULLWIDTH = {ord("０") + i: ord("0") + i for i in range(10)} | {ord("－"): ord("-"), ord("　"): ord(" ")}
 
