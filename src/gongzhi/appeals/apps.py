@@ -14,3 +14,4 @@ class AppealsConfig(AppConfig):
         from . import retention as step
 
         retention.register(step.NAME, step.step)
+        retention.register_export(step.NAME, step.export)

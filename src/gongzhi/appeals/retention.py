@@ -97,3 +97,24 @@ def _anonymise_batch(ids, *, cutoff, actor) -> int:
                             "events_masked": len(events), "notifications_deleted": notifications,
                             "intakes_deleted": intakes})
     return len(rows)
+
+
+def export(person) -> list[dict]:
+    """The appeals this person reported: with their account, or by phone through a staff member (in clear)."""
+    from gongzhi.core import pii
+
+    q = Q()
+    if person.user_id:
+        q |= Q(reporter_id=person.user_id)
+    if person.phone_hash:
+        q |= Q(reporter_phone_hash=person.phone_hash)
+    if not q:
+        return []
+    return [{
+        "number": a.number, "category": a.category.name, "title": a.title, "text": a.text, "state": a.state,
+        "source": a.source, "anonymous": a.anonymous, "lon": a.lon, "lat": a.lat,
+        "submitted_at": a.submitted_at, "closed_at": a.closed_at,
+        "reporter_name": pii.decrypt(a.reporter_name_enc), "reporter_phone": pii.decrypt(a.reporter_phone_enc),
+        "consent_recorded": a.consent_recorded, "rating_resolved": a.rating_resolved,
+        "satisfaction": a.satisfaction, "rating_comment": a.rating_comment,
+    } for a in Appeal.objects.filter(q).select_related("category").order_by("id")]

@@ -1,4 +1,7 @@
-"""Retention (PIPL art. 19): anonymise closed records once the retention period has passed.
+"""Personal data over its life: retention (PIPL art. 19) and a person's export (art. 45).
+
+Retention anonymises closed records once the retention period has passed. Export gathers
+everything held about one person; each app contributes the section it holds (`register_export`).
 
 Each app that holds personal data in closed records registers one step here (in its AppConfig.ready),
 so core drives the job without importing any app above it. A step finds its closed rows older than
@@ -40,6 +43,20 @@ _STEPS: dict[str, Step] = {}
 def register(name: str, step: Step) -> None:
     """An app adds its step (idempotent: registering the same name again replaces it)."""
     _STEPS[name] = step
+
+
+# name → section(person) -> JSON-able list or dict: what the app holds about this org.Person
+_EXPORTS: dict[str, Callable] = {}
+
+
+def register_export(name: str, section: Callable) -> None:
+    """An app adds the section of a person's data export it holds."""
+    _EXPORTS[name] = section
+
+
+def export_sections(person) -> dict:
+    """Every registered section for one person (the caller checks permission and logs the access)."""
+    return {name: section(person) for name, section in _EXPORTS.items()}
 
 
 def steps() -> dict[str, Step]:

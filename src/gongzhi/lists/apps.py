@@ -14,3 +14,4 @@ class ListsConfig(AppConfig):
         from . import retention as step
 
         retention.register(step.NAME, step.step)
+        retention.register_export(step.NAME, step.export)

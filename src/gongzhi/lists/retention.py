@@ -79,3 +79,20 @@ def _anonymise_batch(ids, *, cutoff, actor) -> int:
                      after={"count": len(rows), "cutoff": cutoff.isoformat(), "numbers": [n.number for n in rows],
                             "notifications_deleted": notifications})
     return len(rows)
+
+
+def export(person) -> dict:
+    """The needs this person asked for, the resources they offer and the projects they took on."""
+    from .models import Project, Resource
+
+    needs = Need.objects.filter(requester_id=person.user_id) if person.user_id else Need.objects.none()
+    return {
+        "needs": [{"number": n.number, "kind": n.kind, "title": n.title, "description": n.description,
+                   "beneficiary": n.beneficiary, "state": n.state, "created_at": n.created_at,
+                   "rating": n.rating, "rating_comment": n.rating_comment} for n in needs.order_by("id")],
+        "resources": [{"id": r.pk, "title": r.title, "kind": r.kind, "description": r.description,
+                       "availability": r.availability, "active": r.active}
+                      for r in Resource.objects.filter(person=person).order_by("id")],
+        "projects": [{"number": p.number, "title": p.title, "state": p.state, "hours": p.hours,
+                      "summary": p.summary} for p in Project.objects.filter(taker_person=person).order_by("id")],
+    }
