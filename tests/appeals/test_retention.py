@@ -150,3 +150,23 @@ def test_intakes_are_deleted(city, closed):
                                 processed_at=old.submitted_at, title=old.title)
     _run("--older-than", "3")
     assert not AppealIntake.objects.filter(appeal=old).exists()
+
+
+def test_an_anonymised_appeal_still_shows_to_staff_and_no_longer_to_its_former_reporter(client, city, closed):
+    old, old_hotline = closed[0], closed[1]
+    _run("--older-than", "3")
+    for a in (old, old_hotline):
+        client.force_login(city.cw)
+        html = client.get(f"/appeals/{a.number}/").content.decode()
+        assert PHONE not in html and "张大爷" not in html and "张居民" not in html
+        r = client.get(f"/api/v1/appeals/{a.number}", HTTP_AUTHORIZATION=bearer_header(city.cw))
+        assert r.status_code == 200 and PHONE not in r.content.decode()
+    client.force_login(city.jumin)
+    assert old.number not in client.get("/appeals/mine/").content.decode()
+
+
+def bearer_header(u) -> str:
+    from gongzhi.accounts.models import ApiToken
+
+    _tok, key = ApiToken.issue(u)
+    return f"Bearer {key}"
