@@ -173,6 +173,8 @@ APPEAL_HOTSPOT_DAYS = int(os.environ.get("GONGZHI_APPEAL_HOTSPOT_DAYS", "14"))
 APPEAL_DUE_SOON_FRACTION = float(os.environ.get("GONGZHI_APPEAL_DUE_SOON_FRACTION", "0.25"))
 APPEAL_AUTO_CLOSE_DAYS = int(os.environ.get("GONGZHI_APPEAL_AUTO_CLOSE_DAYS", "7"))
 SWEEP_INTERVAL_SECONDS = int(os.environ.get("GONGZHI_SWEEP_INTERVAL_SECONDS", "60"))
+# Retention (PIPL art. 19): `gongzhi anonymise` strips reporters from records closed longer ago than this.
+GONGZHI_RETENTION_YEARS = float(os.environ.get("GONGZHI_RETENTION_YEARS", "3"))
 # How often `gongzhi worker` looks for queued appeals (asynchronous submits, Prefer: respond-async).
 APPEAL_INTAKE_POLL_SECONDS = float(os.environ.get("GONGZHI_APPEAL_INTAKE_POLL_SECONDS", "0.5"))
 # How long a processed asynchronous submit (and its status URL) is kept; its appeal is kept for good.

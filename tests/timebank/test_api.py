@@ -82,7 +82,7 @@ def test_spend_by_phone(town, li):
     assert r.status_code == 201, r.content
     assert services.balance(town.wang) == D("1.00")
     r = post(li, "/timebank/spend", {"provider_phone": "13900000000", "hours": 1})
-    assert r.status_code == 404 and r.json()["error"]["message"] == "未找到手机号为 139****0000 的人员。"
+    assert r.status_code == 400 and r.json()["error"]["message"] == str(services.PROVIDER_UNAVAILABLE)
     r = post(bearer(town.u_wang), "/timebank/spend", {"provider_phone": "13800000002", "hours": "0.5"})
     assert r.status_code == 400 and r.json()["error"]["message"] == "不能向自己兑换服务。"
 
@@ -140,3 +140,29 @@ def test_ledger_and_excel(town, li):
     assert rows[0][:4] == ("时间", "交易号", "类型", "摘要") and rows[1][2] == "服务入账" and rows[1][6] == 6
     acc = services.account_of(town.li)
     assert get(bearer(town.worker), f"/timebank/accounts/{acc.pk}/statement.xlsx").status_code == 200
+
+
+def _spend_answer(who, phone, hours="1"):
+    before = (TimeTransaction.objects.count(), services.balance(who[1]))
+    r = post(who[0], "/timebank/spend", {"provider_phone": phone, "hours": hours})
+    assert (TimeTransaction.objects.count(), services.balance(who[1])) == before
+    return r.status_code, r.json()
+
+
+def test_spend_answers_alike_for_unknown_and_registered_numbers(town, li):
+    """No enumeration oracle: a payer cannot tell a registered number from an unknown one."""
+    from tests.timebank.conftest import person
+
+    person("王建国之妻", town.beining, None, "13800000009")
+    person("同号者", town.beining, None, "13800000009")  # registered, but shared: not payable
+    unknown = _spend_answer((li, town.li), "13900000000")
+    assert unknown == _spend_answer((li, town.li), "13800000009")
+    assert unknown[0] == 400 and unknown[1]["error"]["code"] == "provider_unavailable"
+    assert "139" not in unknown[1]["error"]["message"]
+    # A payer without enough credits hears the same for a payable number and an unknown one.
+    wang = (bearer(town.u_wang), town.wang)
+    assert _spend_answer(wang, "13800000001") == _spend_answer(wang, "13900000000")
+    assert _spend_answer(wang, "13900000000")[1]["error"]["code"] == "insufficient_balance"
+    # A valid payment still goes through.
+    r = post(li, "/timebank/spend", {"provider_phone": "13800000002", "hours": "1"})
+    assert r.status_code == 201 and services.balance(town.wang) == D("1.00")

@@ -99,3 +99,24 @@ def test_staff_pages(client, li_setup):
     client.force_login(town.u_li)
     assert client.get("/timebank/ledger/").status_code == 403
     assert client.get("/timebank/accounts/").status_code == 403
+
+
+def test_spend_page_answers_alike_for_unknown_and_shared_numbers(client, li_setup):
+    """The page gives the same status and message for an unknown number and a registered one that
+    cannot be paid (shared by two people), and still pays a registered one."""
+    from tests.timebank.conftest import person
+
+    town = li_setup
+    person("甲", town.beining, None, "13800000009")
+    person("乙", town.beining, None, "13800000009")
+    client.force_login(town.u_li)
+
+    def answer(phone):
+        r = client.post("/timebank/spend/", {"hours": "1", "provider_phone": phone})
+        html = r.content.decode()
+        return r.status_code, str(services.PROVIDER_UNAVAILABLE) in html
+
+    assert answer("13900000000") == answer("13800000009") == (400, True)
+    assert TimeTransaction.objects.count() == 1 and services.balance(town.li) == D("4.00")
+    r = client.post("/timebank/spend/", {"hours": "1", "provider_phone": "13800000002"})
+    assert r.status_code == 302 and services.balance(town.wang) == D("1.00")

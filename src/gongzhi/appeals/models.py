@@ -175,6 +175,8 @@ class Appeal(models.Model):
     # turned the hotspot into one) the proactive appeal the repeats link to.
     hotspot = models.ForeignKey("Hotspot", null=True, blank=True, on_delete=models.SET_NULL, related_name="appeals")
     proactive = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="repeats")
+    # Set once retention (appeals/retention.py) removed who reported it and how to reach them.
+    anonymised_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -183,7 +185,8 @@ class Appeal(models.Model):
                                     condition=Q(idempotency_key__isnull=False), name="appeal_unique_idempotency_key"),
             models.CheckConstraint(condition=Q(reopen_count__lte=1), name="appeal_reopens_once"),
             models.CheckConstraint(condition=~Q(merged_into=models.F("id")), name="appeal_not_merged_into_self"),
-            models.CheckConstraint(condition=Q(reporter__isnull=False) | ~Q(reporter_name_enc=""),
+            models.CheckConstraint(condition=Q(reporter__isnull=False) | ~Q(reporter_name_enc="")
+                                   | Q(anonymised_at__isnull=False),
                                    name="appeal_has_reporter"),
         ]
         indexes = [

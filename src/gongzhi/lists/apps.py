@@ -7,3 +7,11 @@ class ListsConfig(AppConfig):
     label = "lists"
     verbose_name = _("三张清单")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from gongzhi.core import retention
+
+        from . import retention as step
+
+        retention.register(step.NAME, step.step)
+        retention.register_export(step.NAME, step.export)

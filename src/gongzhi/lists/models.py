@@ -163,6 +163,8 @@ class Need(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     # Optimistic concurrency: every edit is UPDATE … WHERE id=… AND version=…, then version+1.
     version = models.PositiveIntegerField(default=1, editable=False)
+    # Set once retention (lists/retention.py) removed who asked and how to reach them.
+    anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

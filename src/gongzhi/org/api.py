@@ -6,6 +6,7 @@ through the GongzhiError handler as {"error": {"code", "message"}} with the erro
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
@@ -14,7 +15,7 @@ from gongzhi.api import AUTH
 from gongzhi.core import scopes
 from gongzhi.core.errors import ValidationFailed
 
-from . import selectors, services
+from . import export_io, selectors, services
 from .models import Agreement, Membership, Organization, Person, Post
 
 router = Router(tags=["org"])
@@ -170,6 +171,20 @@ def unmask(request, person_id: int, body: UnmaskIn):
     value = services.person_unmask(actor=request.user, person=person, field=body.field, reason=body.reason,
                                    channel="api")
     return {"id": person.id, "field": body.field, "value": value}
+
+
+class ExportIn(Schema):
+    reason: str = ""
+
+
+@router.post("/people/{person_id}/export", auth=AUTH,
+             summary="Everything held about a person (PIPL art. 45), in clear; logged with its reason")
+def export(request, person_id: int, body: ExportIn):
+    scopes.require(request.user, "person.unmask")
+    person = selectors.person_get_for(request.user, person_id)
+    data = services.person_export(actor=request.user, person=person, reason=body.reason, channel="api")
+    # Dates and decimals as the JSON download writes them.
+    return json.loads(export_io.person_json(data))
 
 
 # ---- organisations and agreements ----

@@ -160,6 +160,55 @@ def person_unmask(*, actor, person: Person, field: str, reason: str = "", channe
     return pii.decrypt(person.phone_enc if field == "phone" else person.id_enc)
 
 
+EXPORT_REASON_MAX = 200
+
+
+def person_export(*, actor, person: Person, reason: str, channel: str = "web") -> dict:
+    """Everything held about one person (PIPL art. 45), in clear, for staff who may unmask them.
+
+    The person file and role assignments come from here; every app above adds the section it holds
+    (core.retention.register_export). The read is written to the access log (PiiAccess, field
+    "export") with its reason and to the audit trail, in one transaction with nothing else."""
+    from django.utils import timezone
+
+    from gongzhi.accounts.models import RoleAssignment
+    from gongzhi.core import retention
+
+    scopes.require(actor, "person.unmask", person)
+    reason = (reason or "").strip() if isinstance(reason, str) else ""
+    if not reason:
+        raise ValidationFailed("reason_required", _("请填写导出原因。"))
+    if len(reason) > EXPORT_REASON_MAX:
+        raise ValidationFailed("reason_too_long", _("导出原因不能超过 %(n)s 个字。") % {"n": EXPORT_REASON_MAX})
+    party = getattr(person, "party", None)
+    user = person.user
+    data = {
+        "generated_at": timezone.now(),
+        "person": {
+            "id": person.pk, "name": person.name, "gender": person.gender,
+            "phone": pii.decrypt(person.phone_enc), "id_number": pii.decrypt(person.id_enc),
+            "registered_community": person.registered_community.name if person.registered_community_id else None,
+            "created_at": person.created_at,
+        },
+        "party": ({"home_organization": party.home_organization.name, "status": party.status,
+                   "joined_on": party.joined_on} if party else None),
+        "posts": [{"title": p.title, "organization": p.organization.name if p.organization_id else None,
+                   "place": p.place.name if p.place_id else None, "grid": p.grid.name if p.grid_id else None,
+                   "starts_on": p.starts_on, "ends_on": p.ends_on}
+                  for p in person.posts.select_related("organization", "place", "grid").order_by("id")],
+        "account": ({"username": user.username, "date_joined": user.date_joined, "last_login": user.last_login,
+                     "roles": [{"role": r.role, "scope": r.scope_label(), "created_at": r.created_at}
+                               for r in RoleAssignment.objects.filter(user=user).select_related("place", "grid", "organization").order_by("id")]}
+                    if user is not None else None),
+        **retention.export_sections(person),
+    }
+    with transaction.atomic():
+        PiiAccess.objects.create(user=actor, person=person, field="export", reason=reason, channel=channel)
+        audit.record(actor, "person.export", person, after={"reason": reason, "channel": channel,
+                                                            "sections": sorted(data)})
+    return data
+
+
 def organization_create(*, actor, kind: str, name: str, parent: Organization | None = None,
                         place: Place | None = None, credit_code: str = "") -> Organization:
     name = (name or "").strip()

@@ -24,6 +24,7 @@ urlpatterns = [
     path("people/export.xlsx", views.people_export, name="people_export"),
     path("people/<int:pk>/", views.person_detail, name="person"),
     path("people/<int:pk>/unmask/", views.person_unmask, name="person_unmask"),
+    path("people/<int:pk>/export/", views.person_export, name="person_export"),
     path("people/<int:pk>/edit/", views.person_edit, name="person_edit"),
     path("posts/", views.posts, name="posts"),
     path("posts/new/", views.post_create, name="post_create"),

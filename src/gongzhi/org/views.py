@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,8 +21,9 @@ from django.views.decorators.http import require_POST
 
 from gongzhi.core import scopes
 from gongzhi.core.errors import GongzhiError
+from gongzhi.core.exports import XLSX_MIME
 
-from . import excel_io, forms, selectors, services
+from . import excel_io, export_io, forms, selectors, services
 from .models import OrgKind, PostTitle
 
 VIEW, EDIT, EXPORT, UNMASK = "registry.view", "registry.edit", "export.ledger", "person.unmask"
@@ -218,7 +220,7 @@ def people(request):
     return _people_page(request)
 
 
-def _person_page(request, person, *, unmask_form=None, revealed=None, status=200):
+def _person_page(request, person, *, unmask_form=None, revealed=None, status=200, export_error=None):
     posts = list(selectors.posts_visible_to(request.user).filter(person=person))
     resp = render(request, "org/person_detail.html", {
         "person": person,
@@ -231,6 +233,7 @@ def _person_page(request, person, *, unmask_form=None, revealed=None, status=200
         "can_edit": scopes.can(request.user, EDIT, person),
         "unmask_form": unmask_form,
         "revealed": revealed,
+        "export_error": export_error,
     }, status=status)
     # The page may carry a clear value: keep it out of every cache and the back-button history.
     resp["Cache-Control"] = "no-store"
@@ -256,6 +259,27 @@ def person_unmask(request, pk: int):
                                    reason=form.cleaned_data["reason"], channel="web")
     label = dict(form.fields["field"].choices)[field]
     return _person_page(request, person, revealed={"field": field, "label": label, "value": value})
+
+
+@login_required
+@require_POST
+def person_export(request, pk: int):
+    """Everything held about the person as a download (PIPL art. 45); logged with its reason."""
+    scopes.require(request.user, UNMASK)
+    person = selectors.person_get_for(request.user, pk)
+    try:
+        data = services.person_export(actor=request.user, person=person, reason=request.POST.get("reason", ""),
+                                      channel="web")
+    except GongzhiError as exc:
+        return _person_page(request, person, status=exc.status, export_error=exc.message)
+    if request.POST.get("format") == "xlsx":
+        resp = HttpResponse(export_io.person_xlsx(data), content_type=XLSX_MIME)
+        resp["Content-Disposition"] = f'attachment; filename="person-{person.pk}.xlsx"'
+    else:
+        resp = HttpResponse(export_io.person_json(data), content_type="application/json; charset=utf-8")
+        resp["Content-Disposition"] = f'attachment; filename="person-{person.pk}.json"'
+    resp["Cache-Control"] = "no-store"
+    return resp
 
 
 @login_required

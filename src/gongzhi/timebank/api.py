@@ -107,10 +107,8 @@ class SpendIn(Schema):
 @router.post("/timebank/spend", auth=AUTH, response={201: dict},
              summary="Pay time credits to the person (by mobile number) who gave me a service")
 def spend(request, body: SpendIn):
-    payer = _me(request)
-    provider = services.person_by_phone(body.provider_phone)
-    txn = services.spend(actor=request.user, payer_person=payer, provider_person=provider, hours=body.hours,
-                         memo=body.memo)
+    txn = services.spend_by_phone(actor=request.user, payer_person=_me(request), provider_phone=body.provider_phone,
+                                  hours=body.hours, memo=body.memo)
     return Status(201, _txn_out(txn))
 
 

@@ -7,3 +7,10 @@ class TimebankConfig(AppConfig):
     label = "timebank"
     verbose_name = _("时间银行")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from gongzhi.core import retention
+
+        from . import retention as section
+
+        retention.register_export(section.NAME, section.export)

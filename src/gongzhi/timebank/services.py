@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from gongzhi.core import audit, scopes
 from gongzhi.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -32,6 +33,8 @@ MEMO_MAX = 200
 RELATION_MAX = 20
 SOURCE_MAX = 32
 SOURCE_REF_MAX = 100
+# The one answer to a spend whose number cannot be paid (unknown, shared, or the payer's): see spend_by_phone.
+PROVIDER_UNAVAILABLE = gettext_lazy("无法向该手机号支付。请核对号码；号码无误的，请到社区办理。")
 
 
 # ---- helpers ----
@@ -257,6 +260,37 @@ def spend(*, actor, payer_person, provider_person, hours, memo="") -> TimeTransa
     """Pay `provider_person` time credits for a service they gave `payer_person`."""
     return _move(actor=actor, kind=TxnKind.SPEND, payer=payer_person, payee=provider_person, hours=hours, memo=memo,
                  check_payee=lambda a, b: None)
+
+
+def spend_by_phone(*, actor, payer_person, provider_phone, hours, memo="") -> TimeTransaction:
+    """Pay the one person registered with `provider_phone` for a service they gave the payer.
+
+    The answer must not tell a payer which numbers are registered (an enumeration oracle): every check
+    that depends only on the payer (permission, amount, memo, own number, balance) runs first, then the
+    number is looked up once, and every refusal that depends on the registry (no one, several people,
+    the payer) is the same error with the same status and message, after the same work."""
+    from gongzhi.core import pii
+
+    payer = _person(payer_person, label=_("付出方"))
+    if not _may_act_for(actor, payer):
+        raise PermissionDenied("forbidden", _("只能使用本人的时间积分。"))
+    amount = parse_hours(hours)
+    memo = _text(memo, field_label=_("备注"), max_len=MEMO_MAX)
+    phone = provider_phone.strip() if isinstance(provider_phone, str) else ""
+    if not phone:
+        raise ValidationFailed("phone_required", _("请填写对方的手机号。"))
+    phone_hash = pii.lookup_hash(phone)
+    if payer.phone_hash and phone_hash == payer.phone_hash:
+        # The payer's own number: what they typed is theirs, so saying so reveals nothing.
+        raise ValidationFailed("same_person", _("不能向自己兑换服务。"))
+    have = balance(payer)
+    if have < amount:
+        raise ValidationFailed("insufficient_balance", _("时间积分余额不足：现有 %(have)s，需要 %(need)s。") % {
+            "have": have, "need": amount})
+    people = list(Person.objects.filter(phone_hash=phone_hash).values_list("pk", flat=True)[:2])
+    if len(people) != 1 or people[0] == payer.pk:
+        raise ValidationFailed("provider_unavailable", str(PROVIDER_UNAVAILABLE))
+    return spend(actor=actor, payer_person=payer, provider_person=people[0], hours=amount, memo=memo)
 
 
 def transfer(*, actor, from_person, to_person, hours, memo="") -> TimeTransaction:

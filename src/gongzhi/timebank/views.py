@@ -91,9 +91,9 @@ def spend(request):
     if person is None:
         return _home(request, status=404)
     try:
-        provider = services.person_by_phone(request.POST.get("provider_phone", ""))
-        txn = services.spend(actor=request.user, payer_person=person, provider_person=provider,
-                             hours=request.POST.get("hours"), memo=request.POST.get("memo", ""))
+        txn = services.spend_by_phone(actor=request.user, payer_person=person,
+                                      provider_phone=request.POST.get("provider_phone", ""),
+                                      hours=request.POST.get("hours"), memo=request.POST.get("memo", ""))
     except GongzhiError as exc:
         return _home(request, status=exc.status, error=exc.message, form="spend", posted=request.POST)
     messages.success(request, _("已支付 %(h)s 小时。") % {"h": txn.hours})

@@ -1,0 +1,118 @@
+"""Personal data over its life: retention (PIPL art. 19) and a person's export (art. 45).
+
+Retention anonymises closed records once the retention period has passed. Export gathers
+everything held about one person; each app contributes the section it holds (`register_export`).
+
+Each app that holds personal data in closed records registers one step here (in its AppConfig.ready),
+so core drives the job without importing any app above it. A step finds its closed rows older than
+the cut-off that are not yet anonymised, removes who reported or asked and how to reach them, keeps
+everything statistics read (category, grid, states, timestamps, rating scores), marks the rows
+anonymised, and writes one audit entry per batch with the counts. Rows already marked are skipped, so
+a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.utils import timezone
+
+from . import pii
+
+DEFAULT_YEARS = 3
+
+
+@dataclass
+class StepResult:
+    """What one step did (or, on a dry run, would do): rows anonymised, and batches written."""
+
+    rows: int = 0
+    batches: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+# name → step(*, cutoff, dry_run, batch, progress, actor) -> StepResult
+Step = Callable[..., StepResult]
+_STEPS: dict[str, Step] = {}
+
+
+def register(name: str, step: Step) -> None:
+    """An app adds its step (idempotent: registering the same name again replaces it)."""
+    _STEPS[name] = step
+
+
+# name → section(person) -> JSON-able list or dict: what the app holds about this org.Person
+_EXPORTS: dict[str, Callable] = {}
+
+
+def register_export(name: str, section: Callable) -> None:
+    """An app adds the section of a person's data export it holds."""
+    _EXPORTS[name] = section
+
+
+def export_sections(person) -> dict:
+    """Every registered section for one person (the caller checks permission and logs the access)."""
+    return {name: section(person) for name, section in _EXPORTS.items()}
+
+
+def steps() -> dict[str, Step]:
+    return dict(_STEPS)
+
+
+def retention_years() -> float:
+    return float(getattr(settings, "GONGZHI_RETENTION_YEARS", DEFAULT_YEARS))
+
+
+def cutoff_for(years: float, *, now: dt.datetime | None = None) -> dt.datetime:
+    """The moment before which a closed record is anonymised (a year counts 365.25 days)."""
+    if years != years or years <= 0:  # NaN or not positive
+        raise ValueError("years must be a positive number")
+    return (now or timezone.now()) - dt.timedelta(days=365.25 * years)
+
+
+def run(*, years: float, dry_run: bool = False, batch: int = 500, actor=None, now=None,
+        progress: Callable[[str], None] | None = None) -> dict[str, StepResult]:
+    """Run every registered step; returns each step's result by name."""
+    cutoff = cutoff_for(years, now=now)
+    say = progress or (lambda _msg: None)
+    out = {}
+    for name, step in _STEPS.items():
+        out[name] = step(cutoff=cutoff, dry_run=dry_run, batch=batch, progress=say, actor=actor)
+    return out
+
+
+# ---- free text ----
+
+# Fallback when core.pii has no public-text masker: mainland mobiles (11 digits from 1), landlines
+# (0 + 2-3 digit area code + 7-8 digits) and ID numbers (15 or 18 characters), with spaces or dashes.
+_ID = re.compile(r"(?<![0-9A-Za-z])\d{6}[ -]?(?:\d{4}[ -]?\d{2}[ -]?\d{2}[ -]?\d{3}[0-9Xx]|\d{2}[ -]?\d{2}[ -]?\d{2}[ -]?\d{3})"
+                 r"(?![0-9A-Za-z])")
+_PHONE = re.compile(r"(?<!\d)(?:\+?86[ -]?)?(?:1\d{2}[ -]?\d{4}[ -]?\d{4}|0\d{2,3}[ -]?\d{7,8})(?!\d)")
+_FULLWIDTH = {ord("０") + i: ord("0") + i for i in range(10)} | {ord("－"): ord("-"), ord("　"): ord(" ")}
+
+
+def mask_text(text: str) -> str:
+    """Free text with phone and ID numbers masked (the public-text masker when core.pii has one)."""
+    if not text:
+        return text
+    masker = getattr(pii, "mask_public_text", None)
+    if masker is not None:
+        return masker(text)
+    text = text.translate(_FULLWIDTH)
+    text = _ID.sub(lambda m: pii.mask_id(re.sub(r"[ -]", "", m.group())), text)
+    return _PHONE.sub(lambda m: pii.mask_phone(re.sub(r"[ +-]", "", m.group())), text)
+
+
+def mask_json(value):
+    """A JSON value with every string in it passed through mask_text."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, list):
+        return [mask_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: mask_json(v) for k, v in value.items()}
+    return value
