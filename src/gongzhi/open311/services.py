@@ -180,7 +180,10 @@ def status_notes(appeal, now=None) -> str:
     t = _t()
     label = t["state"].get(appeal.state, appeal.state)
     if appeal.state == State.REJECTED:
-        return t["rejected"] % {"state": label, "reason": appeal.reject_reason, "where": appeal.redirect_to}
+        # The reason is typed about the appeal and may quote the reporter: masked. Where to turn is an
+        # office's public contact, kept whole so that the resident can call it.
+        return t["rejected"] % {"state": label, "reason": mask_text(appeal.reject_reason),
+                                "where": appeal.redirect_to}
     if appeal.state == State.MERGED and appeal.merged_into_id:
         return t["merged"] % {"state": label, "number": appeal.merged_into.number}
     if appeal.state not in CLOSED_STATES and appeal.step_due and appeal.step_due < (now or timezone.now()):
@@ -230,7 +233,7 @@ def request_out(appeal, *, exact=False, media_url=None) -> dict:
     return {
         "service_request_id": appeal.number,
         "status": status_of(appeal.state),
-        "status_notes": mask_text(status_notes(appeal)),
+        "status_notes": status_notes(appeal),
         "service_name": appeal.category.name,
         "service_code": appeal.category.code,
         "description": mask_text(appeal.text),
