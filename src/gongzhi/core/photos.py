@@ -10,7 +10,6 @@ are decoded, so a small file declaring a huge image (a decompression bomb) is re
 from __future__ import annotations
 
 import io
-import warnings
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -38,6 +37,14 @@ def _unreadable(name: str) -> ValidationFailed:
         "name": name})
 
 
+def _upright(img: Image.Image) -> Image.Image:
+    """The pixels turned as the orientation tag says; a photo whose EXIF is broken is kept as it is."""
+    try:
+        return ImageOps.exif_transpose(img)
+    except Exception:  # a malformed EXIF block must not cost the resident their photo
+        return img.copy()
+
+
 def reencoded(data: bytes, content_type: str, *, name: str = "") -> bytes:
     """The photo's pixels, upright, encoded again in its own format without any metadata.
 
@@ -47,17 +54,16 @@ def reencoded(data: bytes, content_type: str, *, name: str = "") -> bytes:
     fmt = FORMATS[content_type]
     limit = max_pixels()
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=[fmt]) as img:
-                width, height = img.size
-                if width * height > limit:
-                    raise _too_large(name)
-                img.load()
-                upright = ImageOps.exif_transpose(img)
+        # Opening reads the header only; the size is checked before any pixel is decoded. Pillow
+        # itself refuses past twice its own MAX_IMAGE_PIXELS (DecompressionBombError) while opening.
+        with Image.open(io.BytesIO(data), formats=[fmt]) as img:
+            if img.width * img.height > limit:
+                raise _too_large(name)
+            img.load()
+            upright = _upright(img)
     except ValidationFailed:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):  # the warning: under -W error
         raise _too_large(name) from None
     except Exception:  # Pillow raises OSError, SyntaxError, ValueError, … for a broken file
         raise _unreadable(name) from None

@@ -78,6 +78,9 @@ def mask_name(name: str) -> str:
 # between the digits.
 
 _DIGITS_NEEDED = 7  # no phone or ID number has fewer digits: text with fewer is returned as it is
+# Seven digits or more with at most a couple of separators between them: without such a run there
+# is no number to find, and the (slower) matcher is not run (dates, room numbers, amounts).
+_DIGIT_RUN = re.compile(r"[0-9](?:[\s\-.()/+]{0,2}[0-9]){6,}")
 _SEP = r"[ \-]?"
 _ID_CANDIDATE = re.compile(
     rf"(?<![0-9])[0-9](?:{_SEP}[0-9]){{14}}(?:(?:{_SEP}[0-9]){{2}}{_SEP}[0-9Xx])?(?![0-9])")
@@ -136,6 +139,8 @@ def personal_number_spans(text: str) -> list[tuple[int, int, str]]:
     if not text or sum(c.isdigit() for c in text) < _DIGITS_NEEDED:
         return []
     norm, where = _normalised(text)
+    if not _DIGIT_RUN.search(norm):
+        return []
     found: list[tuple[int, int, str]] = []
 
     def free(s: int, e: int) -> bool:
@@ -158,12 +163,8 @@ def personal_number_spans(text: str) -> list[tuple[int, int, str]]:
     return sorted((where[s], where[e - 1] + 1, masked) for s, e, masked in found)
 
 
-def mask_public_text(text: str) -> str:
-    """Free text as anyone outside the scope may read it: phone and ID numbers masked (138****5678,
-    4501**********1234), everything else as typed. The one function every public or cross-scope
-    output uses."""
-    if not text:
-        return text or ""
+@lru_cache(maxsize=4096)
+def _masked(text: str) -> str:
     spans = personal_number_spans(text)
     if not spans:
         return text
@@ -176,3 +177,12 @@ def mask_public_text(text: str) -> str:
         last = end
     out.append(text[last:])
     return "".join(out)
+
+
+def mask_public_text(text: str) -> str:
+    """Free text as anyone outside the scope may read it: phone and ID numbers masked (138****5678,
+    4501**********1234), everything else as typed. The one function every public or cross-scope
+    output uses."""
+    if not text:
+        return text or ""
+    return _masked(text)  # cached: Open311 and the wall show the same texts to every caller
