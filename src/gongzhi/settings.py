@@ -177,6 +177,8 @@ SWEEP_INTERVAL_SECONDS = int(os.environ.get("GONGZHI_SWEEP_INTERVAL_SECONDS", "6
 GONGZHI_RETENTION_YEARS = float(os.environ.get("GONGZHI_RETENTION_YEARS", "3"))
 # How often `gongzhi worker` looks for queued appeals (asynchronous submits, Prefer: respond-async).
 APPEAL_INTAKE_POLL_SECONDS = float(os.environ.get("GONGZHI_APPEAL_INTAKE_POLL_SECONDS", "0.5"))
+# Uploaded photos with more pixels are refused (decompression bombs); see core.photos.
+PHOTO_MAX_PIXELS = int(os.environ.get("GONGZHI_PHOTO_MAX_PIXELS", "40000000"))
 # How long a processed asynchronous submit (and its status URL) is kept; its appeal is kept for good.
 APPEAL_INTAKE_KEEP_DAYS = int(os.environ.get("GONGZHI_APPEAL_INTAKE_KEEP_DAYS", "30"))
 

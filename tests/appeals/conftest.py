@@ -16,6 +16,7 @@ from gongzhi.accounts.models import ApiToken
 from gongzhi.appeals import services
 from gongzhi.org.services import person_create, post_assign
 from tests.factories import grid_tree, user
+from tests.photos import tiny_image
 
 # A point inside 北宁's micros[0], one inside 兴宁's first micro grid, and one outside every grid.
 IN_GRID = (108.3225, 22.8225)
@@ -77,10 +78,11 @@ def bearer(u) -> dict:
     return {"HTTP_AUTHORIZATION": f"Bearer {key}"}
 
 
-# Smallest valid files of each kind, and something that only claims to be an image.
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64 + b"\xff\xd9"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
-WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 64
+# Small real images of each kind (uploads are decoded and re-encoded), and something that only
+# claims to be an image.
+JPEG = tiny_image("JPEG")
+PNG = tiny_image("PNG")
+WEBP = tiny_image("WEBP")
 NOT_AN_IMAGE = b"<script>alert(1)</script> pretending to be photo.jpg"
 
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from gongzhi.appeals.models import AppealPhoto, WhistleSummons
 from tests.appeals.conftest import JPEG, NOT_AN_IMAGE, at_street, bearer, submit, whistle
+from tests.photos import picture
 
 pytestmark = pytest.mark.django_db
 
@@ -157,7 +158,7 @@ def test_result_with_photos_as_a_multipart_form(client, city, depts):
     assert body["state"] == "resolved" and len(body["photos"]) == 2
     assert AppealPhoto.objects.filter(work_order=wo).count() == 2
     photo = client.get(body["photos"][0]["url"], **bearer(city.jumin))  # the reporter sees the result photos
-    assert photo.status_code == 200 and b"".join(photo.streaming_content) == JPEG
+    assert photo.status_code == 200 and picture(b"".join(photo.streaming_content)) == picture(JPEG)
     assert client.get(body["photos"][0]["url"], **bearer(depts.h_far)).status_code == 404
 
 

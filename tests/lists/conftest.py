@@ -12,8 +12,9 @@ from gongzhi.accounts.models import ApiToken
 from gongzhi.lists import services
 from gongzhi.org.models import Organization, OrgKind, Person
 from tests.factories import grid_tree, user
+from tests.photos import tiny_image
 
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64 + b"\xff\xd9"
+JPEG = tiny_image("JPEG")  # a real image: uploads are decoded and re-encoded
 
 
 @pytest.fixture(autouse=True)

@@ -29,6 +29,7 @@ from gongzhi.accounts.models import RoleAssignment
 from gongzhi.core import audit, geo, pii
 from gongzhi.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from gongzhi.core.models import PiiAccess
+from gongzhi.core.photos import reencoded as reencoded_photo
 from gongzhi.core.text import checked_text
 from gongzhi.core.transactions import serialised
 from gongzhi.org.models import Post, PostTitle
@@ -139,7 +140,16 @@ class CheckedPhoto:
 
 
 def check_photo(upload) -> CheckedPhoto:
-    """JPEG, PNG or WebP by their magic bytes (never the name or the declared type), at most 5 MB."""
+    """JPEG, PNG or WebP by their magic bytes (never the name or the declared type), at most 5 MB and
+    GONGZHI_PHOTO_MAX_PIXELS, decoded and encoded again without EXIF (core.photos): the re-encoded
+    bytes are what is stored, the uploaded ones are dropped here."""
+    checked = _sniffed_photo(upload)
+    name = getattr(upload, "name", "") or _("上传的文件")
+    return CheckedPhoto(reencoded_photo(checked.data, checked.content_type, name=name), checked.content_type,
+                        checked.ext)
+
+
+def _sniffed_photo(upload) -> CheckedPhoto:
     size = getattr(upload, "size", None)
     if size is not None and size > PHOTO_MAX_BYTES:
         raise ValidationFailed("photo_too_large", _("照片不能超过 5 MB（「%(name)s」有 %(mb).1f MB）。") % {

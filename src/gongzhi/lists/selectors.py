@@ -207,7 +207,10 @@ def need_timeline(need: Need, *, show_names: bool) -> list[dict]:
 def wish_wall(*, place=None, today: dt.date | None = None, limit: int = WALL_LIMIT) -> list[dict]:
     """Open micro-wishes and those fulfilled in the last 90 days, as plain dicts with nothing personal:
     no requester, no description, the beneficiary only as the alias typed ("王奶奶"), the place only
-    as its community's name and a member taker's name masked."""
+    as its community's name and a member taker's name masked. This is the wall's one public view
+    (the page and the API both render it): every typed text in it goes through
+    pii.mask_public_text, so a phone or ID number typed into a title never reaches the wall."""
+    public = pii.mask_public_text
     today = today or timezone.localdate()
     since = timezone.make_aware(dt.datetime.combine(today - dt.timedelta(days=WALL_DONE_DAYS), dt.time()))
     qs = Need.objects.filter(kind=NeedKind.MICRO_WISH).filter(
@@ -227,11 +230,11 @@ def wish_wall(*, place=None, today: dt.date | None = None, limit: int = WALL_LIM
     for n in needs:
         p = projects.get(n.pk)
         out.append({
-            "number": n.number, "title": n.title, "beneficiary": n.beneficiary, "community": n.place.name,
-            "category": n.category, "category_label": n.get_category_display(), "state": n.state,
-            "state_label": n.get_state_display(), "due_on": n.due_on, "fulfilled": n.state in (
-                NeedState.DONE, NeedState.RATED),
-            "taker": taker_name(p, public=True) if p else "",
+            "number": n.number, "title": public(n.title), "beneficiary": public(n.beneficiary),
+            "community": n.place.name, "category": n.category, "category_label": n.get_category_display(),
+            "state": n.state, "state_label": n.get_state_display(), "due_on": n.due_on,
+            "fulfilled": n.state in (NeedState.DONE, NeedState.RATED),
+            "taker": public(taker_name(p, public=True)) if p else "",
         })
     return out
 

@@ -2,7 +2,8 @@
 
 Privacy is decided here and nowhere else in the facade:
 - no reporter identity ever: no names, phones, user or account ids (the querysets do not even load
-  the reporter's encrypted fields), and mobile and ID numbers typed into the text are masked;
+  the reporter's encrypted fields), and phone and ID numbers typed into the description or a reason
+  are masked (core.pii.mask_public_text, the one rule of every public output);
 - the point is the appeal's own only for a caller whose api_key belongs to staff with the appeal
   in scope (or a superuser); everyone else gets the centroid of the appeal's micro grid.
 Writes go through appeals.services.appeal_submit, the only door to creating an appeal.
@@ -46,10 +47,6 @@ OPEN, CLOSED = "open", "closed"
 
 # Work orders that no longer count toward the result (returned, cancelled): not "responsible".
 _DROPPED_WORK_ORDER_STATES = frozenset({"returned", "cancelled"})
-
-_MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
-_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[0-9Xx](?![0-9A-Za-z])")
-
 
 def status_of(state: str) -> str:
     return CLOSED if state in CLOSED_STATES else OPEN
@@ -157,9 +154,8 @@ def exact_point_ids(actor, appeals) -> set[int]:
 
 
 def mask_text(text: str) -> str:
-    """Mobile and ID numbers a reporter typed into the text are masked as everywhere outside the scope."""
-    text = _MOBILE.sub(lambda m: pii.mask_phone(m.group(0)), text or "")
-    return _ID_NUMBER.sub(lambda m: pii.mask_id(m.group(0)), text)
+    """Phone and ID numbers typed into the text are masked as in every public output (core.pii)."""
+    return pii.mask_public_text(text)
 
 
 @lru_cache(maxsize=8)
@@ -184,7 +180,10 @@ def status_notes(appeal, now=None) -> str:
     t = _t()
     label = t["state"].get(appeal.state, appeal.state)
     if appeal.state == State.REJECTED:
-        return t["rejected"] % {"state": label, "reason": appeal.reject_reason, "where": appeal.redirect_to}
+        # The reason is typed about the appeal and may quote the reporter: masked. Where to turn is an
+        # office's public contact, kept whole so that the resident can call it.
+        return t["rejected"] % {"state": label, "reason": mask_text(appeal.reject_reason),
+                                "where": appeal.redirect_to}
     if appeal.state == State.MERGED and appeal.merged_into_id:
         return t["merged"] % {"state": label, "number": appeal.merged_into.number}
     if appeal.state not in CLOSED_STATES and appeal.step_due and appeal.step_due < (now or timezone.now()):
