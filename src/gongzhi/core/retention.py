@@ -14,7 +14,6 @@ a second run changes nothing.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -87,24 +86,9 @@ def run(*, years: float, dry_run: bool = False, batch: int = 500, actor=None, no
 
 # ---- free text ----
 
-# Fallback when core.pii has no public-text masker: mainland mobiles (11 digits from 1), landlines
-# (0 + 2-3 digit area code + 7-8 digits) and ID numbers (15 or 18 characters), with spaces or dashes.
-_ID = re.compile(r"(?<![0-9A-Za-z])\d{6}[ -]?(?:\d{4}[ -]?\d{2}[ -]?\d{2}[ -]?\d{3}[0-9Xx]|\d{2}[ -]?\d{2}[ -]?\d{2}[ -]?\d{3})"
-                 r"(?![0-9A-Za-z])")
-_PHONE = re.compile(r"(?<!\d)(?:\+?86[ -]?)?(?:1\d{2}[ -]?\d{4}[ -]?\d{4}|0\d{2,3}[ -]?\d{7,8})(?!\d)")
-_FULLWIDTH = {ord("０") + i: ord("0") + i for i in range(10)} | {ord("－"): ord("-"), ord("　"): ord(" ")}
-
-
 def mask_text(text: str) -> str:
-    """Free text with phone and ID numbers masked (the public-text masker when core.pii has one)."""
-    if not text:
-        return text
-    masker = getattr(pii, "mask_public_text", None)
-    if masker is not None:
-        return masker(text)
-    text = text.translate(_FULLWIDTH)
-    text = _ID.sub(lambda m: pii.mask_id(re.sub(r"[ -]", "", m.group())), text)
-    return _PHONE.sub(lambda m: pii.mask_phone(re.sub(r"[ +-]", "", m.group())), text)
+    """Free text with phone and ID numbers masked: the one public-text masker (core.pii)."""
+    return pii.mask_public_text(text) if text else text
 
 
 def mask_json(value):
