@@ -42,16 +42,17 @@ def _wait_without_eval(pg, expression, arg=None, timeout=None, polling=None):
     from playwright.sync_api import Error, TimeoutError
 
     deadline = time.monotonic() + (timeout if timeout is not None else 15000) / 1000
+    last = None
     while True:
         try:
             value = pg.evaluate(expression, arg)
             if value:
                 return value
-        except Error as exc:  # a navigation between two polls: try again on the new page
-            if "context was destroyed" not in str(exc) and "navigat" not in str(exc):
-                raise
+        except Error as exc:  # e.g. the next page is not there yet after a click: poll again
+            last = exc
         if time.monotonic() > deadline:
-            raise TimeoutError(f"wait_for_function: {expression!r} still false after {timeout or 15000} ms")
+            raise TimeoutError(f"wait_for_function: {expression!r} still false after {timeout or 15000} ms"
+                               + (f" (last error: {last})" if last else ""))
         time.sleep(polling / 1000 if isinstance(polling, (int, float)) else 0.05)
 
 

@@ -191,3 +191,35 @@ def test_every_menu_page_of_a_role_runs_without_a_csp_violation(page, live_serve
     page.keyboard.press("Escape")
     assert group.get_attribute("open") is None
     assert_clean(page, seen, "menu")
+
+
+def test_the_public_pages_and_the_admin_login_run_without_a_csp_violation(page, live_server, city):
+    seen = watch(page)
+    for url in ("/", "/map/", "/wishes/", "/login/", "/admin/login/"):
+        resp = page.goto(live_server.url + url)
+        assert resp.status == 200, url
+        assert_clean(page, seen, url)
+    page.goto(live_server.url + "/login/")
+    page.click("button[name=language][value=en]")  # the language form still posts (form-action 'self')
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert_clean(page, seen, "language switch")
+
+
+def test_the_django_admin_runs_without_a_csp_violation(page, live_server, city):
+    from django.contrib.auth import get_user_model
+
+    from tests.factories import PASSWORD
+
+    get_user_model().objects.create_superuser("root", password=PASSWORD)
+    seen = watch(page)
+    base = live_server.url
+    page.goto(base + "/admin/login/")
+    page.fill("input[name=username]", "root")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(base + "/admin/")
+    for url in ("/admin/", "/admin/places/grid/", f"/admin/places/grid/{city['micro'].pk}/change/"):
+        resp = page.goto(base + url)
+        assert resp.status == 200, url
+        assert_clean(page, seen, url)
