@@ -177,9 +177,11 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = os.environ.get("GONGZHI_HSTS_INCLUDE_SUBDOMAINS
 # default (then Django's reminder about it, security.W021, is silenced on purpose).
 SECURE_HSTS_PRELOAD = os.environ.get("GONGZHI_HSTS_PRELOAD", "0") == "1"
 if not SECURE_HSTS_PRELOAD:
-    SILENCED_SYSTEM_CHECKS = ["security.W021"]
+    SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "same-origin"
+# Tile servers that check their key against the Referer (Tianditu's browser keys) need
+# "strict-origin-when-cross-origin", which sends only the origin to them.
+SECURE_REFERRER_POLICY = os.environ.get("GONGZHI_REFERRER_POLICY", "same-origin")
 X_FRAME_OPTIONS = "DENY"
 
 
