@@ -1,6 +1,7 @@
 """Shared fixtures. Browser tests need Debian's Chromium: if it is missing they fail, never skip."""
 
 import os
+import time
 
 import pytest
 
@@ -57,10 +58,33 @@ def browser():
         b.close()
 
 
+def _wait_without_eval(pg, expression, arg=None, timeout=None, polling=None):
+    """Page.wait_for_function, polled from here: Playwright's own polls the predicate with eval
+    inside the page, which our Content-Security-Policy (no 'unsafe-eval') rightly refuses, while
+    page.evaluate goes through DevTools. So browser tests keep the policy the product ships."""
+    from playwright.sync_api import Error, TimeoutError
+
+    deadline = time.monotonic() + (timeout if timeout is not None else 15000) / 1000
+    last = None
+    while True:
+        try:
+            value = pg.evaluate(expression, arg)
+            if value:
+                return value
+        except Error as exc:  # e.g. the next page is not there yet after a click: poll again
+            last = exc
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"wait_for_function: {expression!r} still false after {timeout or 15000} ms"
+                               + (f" (last error: {last})" if last else ""))
+        time.sleep(polling / 1000 if isinstance(polling, (int, float)) else 0.05)
+
+
 @pytest.fixture
 def page(browser):
     ctx = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     pg = ctx.new_page()
     pg.set_default_timeout(15000)
+    pg.wait_for_function = lambda expression, arg=None, timeout=None, polling=None: _wait_without_eval(
+        pg, expression, arg, timeout, polling)
     yield pg
     ctx.close()

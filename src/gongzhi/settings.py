@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "gongzhi.core.language.LanguageMiddleware",
@@ -202,6 +204,58 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if not DEBUG else None
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
+# Production behind a TLS-terminating proxy (which sets X-Forwarded-Proto): plain HTTP is redirected
+# and browsers are told to use HTTPS only. /healthz is exempt so a load balancer may probe over HTTP.
+SECURE_SSL_REDIRECT = not DEBUG and os.environ.get("GONGZHI_SECURE_SSL_REDIRECT", "1") == "1"
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = 0 if DEBUG else int(os.environ.get("GONGZHI_HSTS_SECONDS", "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = os.environ.get("GONGZHI_HSTS_INCLUDE_SUBDOMAINS", "1") == "1"
+# Preloading commits the whole domain to HTTPS in browsers for good: an operator's choice, off by
+# default (then Django's reminder about it, security.W021, is silenced on purpose).
+SECURE_HSTS_PRELOAD = os.environ.get("GONGZHI_HSTS_PRELOAD", "0") == "1"
+if not SECURE_HSTS_PRELOAD:
+    SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "security.W021"]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# Tile servers that check their key against the Referer (Tianditu's browser keys) need
+# "strict-origin-when-cross-origin", which sends only the origin to them.
+SECURE_REFERRER_POLICY = os.environ.get("GONGZHI_REFERRER_POLICY", "same-origin")
+X_FRAME_OPTIONS = "DENY"
+
+
+def _tile_source(url: str) -> list[str]:
+    """The CSP source for a Leaflet tile URL template: its scheme and host, with a `{s}` subdomain
+    label as `*` (e.g. https://{s}.tile.osm.org/{z}/{x}/{y}.png -> https://*.tile.osm.org)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return []  # blank or relative to this site: 'self' covers it
+    labels = parts.netloc.split(".")
+    if "{" in labels[0]:
+        labels[0] = "*"
+    host = ".".join(labels)
+    return [f"{parts.scheme}://{host}" if "{" not in host else f"{parts.scheme}:"]
+
+
+# Content-Security-Policy (django-csp): scripts only from this site or with the page's nonce
+# (`nonce="{{ request.csp_nonce }}"`), no inline event handlers, no eval. Styles may be inline
+# (Leaflet, ECharts' tooltip and the templates' <style> blocks); a style cannot run script.
+# The API's Swagger page loads its own CDN scripts and is left out.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/v1/docs"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:", *_tile_source(MAP_TILE_URL)],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 LOGGING = {
     "version": 1,

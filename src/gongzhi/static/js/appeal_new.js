@@ -64,3 +64,33 @@
   });
   window.gzAppealMap = map;
 })();
+
+// Photo previews with the server's limits checked early (the server checks again, by the bytes);
+// the "use my location" hint on plain HTTP; and one submit per tap.
+(function () {
+  const T = window.GZ_I18N, MAX = 5 * 1024 * 1024, COUNT = 9, TYPES = ["image/jpeg", "image/png", "image/webp"];
+  const input = document.querySelector("#appeal-form input[name=photos]");
+  const box = document.getElementById("photo-previews"), problems = document.getElementById("photo-problems");
+  if (input) input.addEventListener("change", () => {
+    box.replaceChildren();
+    const out = [];
+    const files = Array.from(input.files || []);
+    if (files.length > COUNT) out.push(T.tooMany);
+    files.forEach((f) => {
+      if (TYPES.indexOf(f.type) < 0) { out.push("「" + f.name + "」" + T.notImage); return; }
+      if (f.size > MAX) { out.push("「" + f.name + "」" + T.tooLarge); return; }
+      const fig = document.createElement("figure"), img = document.createElement("img"), cap = document.createElement("figcaption");
+      img.src = URL.createObjectURL(f); img.alt = f.name; img.onload = () => URL.revokeObjectURL(img.src);
+      cap.textContent = f.name + " · " + (f.size / 1024 / 1024).toFixed(1) + " MB";
+      fig.append(img, cap); box.append(fig);
+    });
+    problems.textContent = out.join(" ");
+    problems.hidden = !out.length;
+  });
+  if (!window.isSecureContext) document.getElementById("geo-insecure").hidden = false;
+  const form = document.getElementById("appeal-form");
+  form.addEventListener("submit", () => {
+    // The idempotency key already makes a repeat harmless; this only spares the second request.
+    setTimeout(() => form.querySelectorAll("button[type=submit]").forEach((b) => { b.disabled = true; }), 0);
+  });
+})();

@@ -9,7 +9,18 @@
   var series = d.series.map(function (s) { return { name: s.name, type: "bar", data: s.data }; });
   series.push({ name: d.rate.name + " (%)", type: "line", yAxisIndex: 1, data: d.rate.data, connectNulls: true });
   chart.setOption({
-    tooltip: { trigger: "axis" },
+    // Names (communities, categories) are user-supplied: the tooltip is HTML, so escape them.
+    tooltip: {
+      trigger: "axis",
+      formatter: function (params) {
+        var esc = window.echarts.format.encodeHTML;
+        var rows = [].concat(params).map(function (p) {
+          var v = p.value == null ? "-" : p.value;
+          return p.marker + esc(p.seriesName) + ": " + esc(v);
+        });
+        return esc(params.length ? params[0].axisValueLabel : "") + "<br>" + rows.join("<br>");
+      }
+    },
     legend: { top: 0 },
     grid: { left: 48, right: 48, bottom: 64, top: 40 },
     xAxis: { type: "category", data: d.labels, axisLabel: { interval: 0, rotate: d.labels.length > 6 ? 30 : 0 } },

@@ -7,7 +7,7 @@
   const colours = { community: "#b91c1c", area: "#d97706", micro: "#2563eb" };
   let layer = null;
   const card = document.getElementById("grid-card");
-  const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  const esc = window.gzEscape;
 
   async function showCard(code) {
     card.innerHTML = "<p>" + T.loading + "</p>";
@@ -32,7 +32,7 @@
     layer = L.geoJSON(fc, {
       style: (f) => ({ color: colours[f.properties.level] || "#555", weight: 1, fillOpacity: 0.12 }),
       onEachFeature: (f, lyr) => {
-        lyr.bindTooltip(f.properties.name);
+        lyr.bindTooltip(esc(f.properties.name));  // Leaflet sets a string as HTML
         lyr.on("click", () => showCard(f.properties.code));
       },
     }).addTo(map);
