@@ -224,3 +224,17 @@ def test_concurrent_writers_never_fork_the_chain():
     assert not errors
     assert AuditEntry.objects.count() == 45
     assert audit.verify()[:2] == (True, 45)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_guards_are_back_after_the_test_suites_flush():
+    """The suite empties the database between transactional tests past the guards; they must be
+    in force again afterwards (else every later test would run unguarded)."""
+    _seed_entries(2)
+    call_command("flush", interactive=False, verbosity=0)
+    assert not AuditEntry.objects.exists() and not AuditHead.objects.exists()
+    e = _seed_entries(1)[0]
+    _refused(f"UPDATE {AuditEntry._meta.db_table} SET action = 'x' WHERE id = %s", [e.id])
+    _refused(f"DELETE FROM {AuditHead._meta.db_table}")
+    if connection.vendor == "postgresql":
+        assert "TRUNCATE refused" in _refused(f"TRUNCATE {PiiAccess._meta.db_table}")
