@@ -100,7 +100,10 @@ api = NinjaAPI(
 
 @api.exception_handler(GongzhiError)
 def on_gongzhi_error(request, exc: GongzhiError):
-    return api.create_response(request, {"error": exc.as_dict()}, status=exc.status)
+    response = api.create_response(request, {"error": exc.as_dict()}, status=exc.status)
+    if "retry_after" in exc.extra:  # a rate limit (429) says when to come back
+        response["Retry-After"] = str(exc.extra["retry_after"])
+    return response
 
 
 @api.exception_handler(AuthenticationError)

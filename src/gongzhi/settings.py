@@ -160,6 +160,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
 GRID_OVERLAP_TOLERANCE_M2 = float(os.environ.get("GONGZHI_GRID_OVERLAP_TOLERANCE_M2", "1.0"))
 AGREEMENT_REMINDER_DAYS = int(os.environ.get("GONGZHI_AGREEMENT_REMINDER_DAYS", "30"))
+# Clear reads of personal data (unmask, page or API) per user per hour, counted from the access log.
+UNMASK_PER_HOUR = int(os.environ.get("GONGZHI_UNMASK_PER_HOUR", "30"))
 
 # Duplicate suggestions: same category within this many metres and days. Hotspots (未诉先办):
 # at least MIN_COUNT appeals of one category within RADIUS_M of a centre and within DAYS.

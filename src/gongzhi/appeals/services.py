@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from gongzhi.accounts.models import RoleAssignment
-from gongzhi.core import audit, geo, pii
+from gongzhi.core import audit, geo, pii, unmask
 from gongzhi.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from gongzhi.core.models import PiiAccess
 from gongzhi.core.photos import reencoded as reencoded_photo
@@ -1433,13 +1433,12 @@ def appeal_reporter_unmask(*, actor, appeal, field: str, reason: str, channel: s
     (who, which appeal, which field, why; never the value)."""
     if field not in ("phone", "name"):
         raise ValidationFailed("bad_field", _("只能查看反映人的姓名或手机号。"))
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationFailed("reason_required", _("请填写查看原因，它会记入审计日志。"))
+    reason = unmask.clean_reason(reason)
     a = selectors.appeal_get_for(actor, appeal.pk if hasattr(appeal, "pk") else appeal)
     if not can_unmask_reporter(actor, a):
         raise PermissionDenied("forbidden", _("您没有权限查看诉求 %(number)s 反映人的完整信息。") % {
             "number": a.number})
+    unmask.check_rate(actor)
     token = a.reporter_phone_enc if field == "phone" else a.reporter_name_enc
     if not token:
         missing = _("诉求 %(number)s 没有登记反映人的手机号。") if field == "phone" else _("诉求 %(number)s 没有登记反映人的姓名。")
@@ -1447,7 +1446,7 @@ def appeal_reporter_unmask(*, actor, appeal, field: str, reason: str, channel: s
     with transaction.atomic():
         # The person access log (what auditors read for every clear read) and the hash-chained trail.
         PiiAccess.objects.create(user=actor, person=None, subject=_("诉求 %(number)s") % {"number": a.number},
-                                 field=f"reporter_{field}", reason=reason[:200], channel=channel)
+                                 field=f"reporter_{field}", reason=reason, channel=channel)
         audit.record(actor, "appeal.reporter_unmask", a, after={
-            "number": a.number, "field": field, "reason": reason[:200], "channel": channel})
+            "number": a.number, "field": field, "reason": reason, "channel": channel})
     return pii.decrypt(token)

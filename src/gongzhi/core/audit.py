@@ -64,9 +64,21 @@ def _jsonable(value):
     return json.loads(json.dumps(value, ensure_ascii=False, default=str))
 
 
+def describe(entry) -> str:
+    """How verify_audit names an entry: its id, action, object and time."""
+    obj = f"{entry.object_type} {entry.object_id}".strip()
+    return f"entry {entry.id} ({entry.action} on {obj or '-'}, {entry.at.isoformat()}, by {entry.actor_name or '-'})"
+
+
 def verify(batch: int = 5000):
-    """Walk the chain; return (ok, checked, first_bad_entry_id, reason)."""
+    """Walk the chain in id order; return (ok, checked, first_bad_entry_id, reason).
+
+    The reason names the bad row (id, action, object) and what is wrong with it: its content was
+    altered, or it does not follow the entry before it (an entry between them was removed, or rows
+    were reordered), or the head does not match the last entry (entries removed from the end).
+    """
     prev = "0" * 64
+    prev_entry = None
     checked = 0
     last_id = 0
     while True:
@@ -74,16 +86,34 @@ def verify(batch: int = 5000):
         if not rows:
             break
         for e in rows:
-            if e.prev_hash != prev:
-                return False, checked, e.id, "prev_hash does not match the entry before it"
             if e.compute_hash() != e.hash:
-                return False, checked, e.id, "content does not match its hash (altered)"
+                return False, checked, e.id, f"{describe(e)}: its content does not match its hash (altered)"
+            if e.prev_hash != prev:
+                return False, checked, e.id, _broken_link(e, prev_entry)
             prev = e.hash
+            prev_entry = e
             checked += 1
             last_id = e.id
     head = AuditHead.objects.filter(pk=1).first()
     if head and checked and head.last_hash != prev:
-        return False, checked, None, "chain head does not match the last entry (entries removed)"
+        if AuditEntry.objects.filter(hash=head.last_hash).exists():
+            why = "the head points at an earlier entry (the head was altered, or entries were reordered)"
+        else:
+            why = "entries after it were removed"
+        return False, checked, None, (f"the chain head does not match the last entry, {describe(prev_entry)}: {why}")
     if head and head.count != checked:
-        return False, checked, None, f"head counts {head.count} entries, found {checked} (entries removed)"
+        return False, checked, None, f"the chain head counts {head.count} entries, found {checked} (entries removed)"
     return True, checked, None, ""
+
+
+def _broken_link(e, prev_entry) -> str:
+    """Why entry `e` does not follow `prev_entry` (None: e is the first row)."""
+    after = f"after {describe(prev_entry)}" if prev_entry else "as the first entry"
+    real = AuditEntry.objects.filter(hash=e.prev_hash).only("id").first()
+    if e.prev_hash == "0" * 64:
+        why = "it claims to be the first entry of the chain (rows were reordered or inserted)"
+    elif real is None:
+        why = "the entry it follows is missing (removed)"
+    else:
+        why = f"it follows entry {real.id} (rows were reordered or their ids changed)"
+    return f"{describe(e)} does not follow the row {after}: {why}"

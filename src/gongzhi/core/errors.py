@@ -36,3 +36,9 @@ class PermissionDenied(GongzhiError):
 
 class Conflict(GongzhiError):
     status = 409
+
+
+class TooManyRequests(GongzhiError):
+    """A rate limit: `extra["retry_after"]` is the number of seconds to wait (sent as Retry-After)."""
+
+    status = 429

@@ -15,7 +15,10 @@ class GongzhiErrorMiddleware:
 
     def process_exception(self, request, exc):
         if isinstance(exc, GongzhiError):
-            titles = {403: _("没有权限"), 404: _("未找到"), 409: _("操作冲突")}
-            return render(request, "web/error.html", {"title": titles.get(exc.status, _("输入有误")),
-                                                      "message": exc.message}, status=exc.status)
+            titles = {403: _("没有权限"), 404: _("未找到"), 409: _("操作冲突"), 429: _("操作过于频繁")}
+            response = render(request, "web/error.html", {"title": titles.get(exc.status, _("输入有误")),
+                                                          "message": exc.message}, status=exc.status)
+            if "retry_after" in exc.extra:
+                response["Retry-After"] = str(exc.extra["retry_after"])
+            return response
         return None

@@ -1,10 +1,31 @@
 """Audit trail (append-only, hash-chained) and the access log of unmasked personal data."""
 
+import datetime as dt
 import hashlib
 import json
 
 from django.conf import settings
 from django.db import models
+
+# The hashed form of an entry (documented in docs/audit.md; anyone can re-verify with it):
+#   sha256_hex( prev_hash + canonical_json(fields) ), UTF-8 encoded, where the time is UTC with
+#   microseconds and a "Z", and the JSON has sorted keys, no spaces and unescaped non-ASCII.
+CANONICAL_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def canonical_time(at: dt.datetime) -> str:
+    """`at` in UTC, microsecond precision: the same instant always gives the same text."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
+    return at.astimezone(dt.UTC).strftime(CANONICAL_TIME)
+
+
+def canonical_json(value) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def entry_hash(prev_hash: str, payload: str) -> str:
+    return hashlib.sha256((prev_hash + payload).encode("utf-8")).hexdigest()
 
 
 class AuditEntry(models.Model):
@@ -26,24 +47,21 @@ class AuditEntry(models.Model):
         indexes = [models.Index(fields=["object_type", "object_id"])]
 
     def payload(self) -> str:
-        return json.dumps(
-            {
-                "at": self.at.isoformat(),
-                "actor": self.actor_id,
-                "actor_name": self.actor_name,
-                "action": self.action,
-                "object_type": self.object_type,
-                "object_id": self.object_id,
-                "before": self.before,
-                "after": self.after,
-            },
-            sort_keys=True,
-            ensure_ascii=False,
-            default=str,
-        )
+        """The canonical text that is hashed (docs/audit.md): independent of the writer's time zone,
+        of the database's JSON key order and of the Python version."""
+        return canonical_json({
+            "at": canonical_time(self.at),
+            "actor": self.actor_id,
+            "actor_name": self.actor_name,
+            "action": self.action,
+            "object_type": self.object_type,
+            "object_id": self.object_id,
+            "before": self.before,
+            "after": self.after,
+        })
 
     def compute_hash(self) -> str:
-        return hashlib.sha256((self.prev_hash + self.payload()).encode()).hexdigest()
+        return entry_hash(self.prev_hash, self.payload())
 
     def save(self, *args, **kwargs):
         if self.pk is not None:
@@ -59,6 +77,9 @@ class AuditHead(models.Model):
 
     last_hash = models.CharField(max_length=64, default="0" * 64)
     count = models.BigIntegerField(default=0)
+
+    def delete(self, *args, **kwargs):
+        raise RuntimeError("the audit chain head is never deleted")
 
 
 class PiiAccess(models.Model):
@@ -76,3 +97,12 @@ class PiiAccess(models.Model):
 
     class Meta:
         ordering = ["-id"]
+
+    # Append-only like the audit trail (the database refuses too: migration 0005).
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise RuntimeError("the personal data access log is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RuntimeError("the personal data access log is append-only")

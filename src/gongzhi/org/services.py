@@ -11,7 +11,7 @@ from django.db.models.functions import Concat, Length, Substr
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from gongzhi.core import audit, pii, scopes
+from gongzhi.core import audit, pii, scopes, unmask
 from gongzhi.core.errors import Conflict, NotFound, ValidationFailed
 from gongzhi.core.models import PiiAccess
 from gongzhi.core.transactions import serialised
@@ -151,12 +151,15 @@ def person_create(
     return person
 
 
-def person_unmask(*, actor, person: Person, field: str, reason: str = "", channel: str = "web") -> str:
-    """Read one personal field in clear. A permission, and always written to the access log."""
+def person_unmask(*, actor, person: Person, field: str, reason: str, channel: str = "web") -> str:
+    """Read one personal field in clear: a reason, a permission, a rate limit per user
+    (core.unmask, shared with every clear read), and always written to the access log."""
     if field not in ("phone", "id_number"):
         raise ValidationFailed("bad_field", _("只能查看手机号或身份证号。"))
+    reason = unmask.clean_reason(reason)
     scopes.require(actor, "person.unmask", person)
-    PiiAccess.objects.create(user=actor, person=person, field=field, reason=reason[:200], channel=channel)
+    unmask.check_rate(actor)
+    PiiAccess.objects.create(user=actor, person=person, field=field, reason=reason, channel=channel)
     return pii.decrypt(person.phone_enc if field == "phone" else person.id_enc)
 
 

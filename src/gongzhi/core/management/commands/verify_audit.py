@@ -1,4 +1,4 @@
-"""Walk the audit chain; exit 1 naming the first bad entry if any row was altered or removed."""
+"""Walk the audit chain; exit 1 naming the first bad entry if any row was altered, removed or moved."""
 
 from django.core.management.base import BaseCommand
 
@@ -6,7 +6,8 @@ from gongzhi.core.audit import verify
 
 
 class Command(BaseCommand):
-    help = "Verify the hash-chained audit log. Exit code 0 = intact, 1 = tampered (first bad entry named)."
+    help = ("Verify the hash-chained audit log (the hashed form is in docs/audit.md). Exit code 0 = intact; "
+            "1 = tampered, naming the first bad entry (id, action, object) and what is wrong with it.")
 
     def handle(self, **opts):
         ok, checked, bad_id, reason = verify()
