@@ -66,6 +66,25 @@ def test_a_page_answers_503_with_a_page_and_recovers(client, resident):
     assert client.get(PAGE).status_code == 200
 
 
+def test_a_database_lost_in_a_middleware_answers_503_too(client, resident, monkeypatch):
+    """Outside a view (here the session saved on the way out) Django's handler500 takes it."""
+    import psycopg
+    from django.contrib.sessions.middleware import SessionMiddleware
+
+    def gone(self, request, response):
+        raise OperationalError("connection failed") from psycopg.OperationalError("connection failed")
+
+    u, _headers = resident
+    client.force_login(u)
+    client.raise_request_exception = False
+    monkeypatch.setattr(SessionMiddleware, "process_response", gone)
+    r = client.get(PAGE)
+    assert (r.status_code, r["Retry-After"]) == (503, "5")
+    assert "系统暂时不可用" in r.content.decode()
+    monkeypatch.undo()
+    assert client.get(PAGE).status_code == 200
+
+
 def test_a_query_error_is_still_a_server_error(client, resident):
     """Only a lost database is 503: a bug (here, a missing table) stays a 500 someone must fix."""
     _u, headers = resident

@@ -26,6 +26,9 @@ class GongzhiErrorMiddleware:
         return None
 
 
+RETRY_AFTER = "5"  # seconds: about what a PostgreSQL restart or failover takes
+
+
 class DatabaseUnavailableMiddleware:
     """Answer 503 with Retry-After when the database cannot be reached, instead of a 500.
 
@@ -36,8 +39,6 @@ class DatabaseUnavailableMiddleware:
     to do afterwards: Django closes the failed connection when the request ends, and
     CONN_HEALTH_CHECKS makes the next request check a reused connection before trusting it.
     """
-
-    RETRY_AFTER = "5"
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -50,18 +51,38 @@ class DatabaseUnavailableMiddleware:
 
         if not is_unavailable(exc):
             return None
-        logging.getLogger(__name__).warning("database unavailable on %s %s: %r", request.method, request.path, exc)
-        message = _("系统暂时无法访问数据库，请稍后重试。")
-        if request.path.startswith("/open311/"):
-            response = _open311_error(request.path, 503, str(message))
-        elif request.path.startswith("/api/"):
-            response = JsonResponse({"error": {"code": "unavailable", "message": str(message)}}, status=503)
-        else:
-            html = render_to_string("web/unavailable.html", {"message": message, "path": request.get_full_path()})
-            response = HttpResponse(html, status=503)
-        response["Retry-After"] = self.RETRY_AFTER
-        response["Cache-Control"] = "no-store"
-        return response
+        return unavailable(request, exc)
+
+
+def server_error(request):
+    """handler500: a lost database met outside a view (a middleware saving the session, say) is a
+    503 too; anything else is Django's plain 500 page."""
+    import sys
+
+    from django.views import defaults
+
+    from .transactions import is_unavailable
+
+    exc = sys.exc_info()[1]
+    if exc is not None and is_unavailable(exc):
+        return unavailable(request, exc)
+    return defaults.server_error(request)
+
+
+def unavailable(request, exc) -> HttpResponse:
+    """The 503 a client may retry: the API's error shape, Open311's error document, or a page."""
+    logging.getLogger(__name__).warning("database unavailable on %s %s: %r", request.method, request.path, exc)
+    message = _("系统暂时无法访问数据库，请稍后重试。")
+    if request.path.startswith("/open311/"):
+        response = _open311_error(request.path, 503, str(message))
+    elif request.path.startswith("/api/"):
+        response = JsonResponse({"error": {"code": "unavailable", "message": str(message)}}, status=503)
+    else:
+        html = render_to_string("web/unavailable.html", {"message": message, "path": request.get_full_path()})
+        response = HttpResponse(html, status=503)
+    response["Retry-After"] = RETRY_AFTER
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _open311_error(path: str, status: int, description: str) -> HttpResponse:
