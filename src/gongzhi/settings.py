@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "gongzhi.core.middleware.GongzhiErrorMiddleware",
+    "gongzhi.core.middleware.DatabaseUnavailableMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into our lockout page
 ]
 
@@ -87,6 +88,12 @@ TEMPLATES = [
 
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'gongzhi.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+# A kept connection is checked before a request reuses it (one `SELECT 1` per request): after a
+# PostgreSQL restart the first request reconnects instead of failing on the dead connection.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = os.environ.get("GONGZHI_DB_HEALTH_CHECKS", "1") == "1"
+# Deadlocks and serialisation failures: runs of a transaction in all, and the first pause (core.transactions).
+DB_RETRY_ATTEMPTS = int(os.environ.get("GONGZHI_DB_RETRY_ATTEMPTS", "3"))
+DB_RETRY_BACKOFF_S = float(os.environ.get("GONGZHI_DB_RETRY_BACKOFF_S", "0.05"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers go on while one writer writes; IMMEDIATE takes the write lock at BEGIN so
     # two writers queue (busy timeout) instead of failing half-way with "database is locked".

@@ -24,3 +24,5 @@ urlpatterns = [
     path("timebank/", include("gongzhi.timebank.urls")),
     path("", include("gongzhi.web.urls")),
 ]
+
+handler500 = "gongzhi.core.middleware.server_error"  # a lost database is a 503 there too

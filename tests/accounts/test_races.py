@@ -11,6 +11,7 @@ from django.db import connections
 from gongzhi.accounts import services
 from gongzhi.accounts.models import RoleAssignment
 from gongzhi.core.errors import Conflict
+from tests.race import assert_reported, join_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,8 +34,8 @@ def _race(fn, n=2):
     threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(30)
+    join_all(threads, 30)
+    assert_reported(results, n)
     return sorted(results.values())
 
 

@@ -13,6 +13,7 @@ from gongzhi.core import audit, pii
 from gongzhi.core.models import AuditEntry
 from tests.appeals.conftest import IN_GRID, IN_XINGNING, JPEG, bearer
 from tests.factories import user
+from tests.race import join_all
 
 pytestmark = pytest.mark.django_db
 
@@ -257,8 +258,7 @@ def test_two_simultaneous_posts_with_one_key_create_one_appeal(city):
     threads = [threading.Thread(target=post, args=(i,)) for i in range(2)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    join_all(threads, 60)
     a = Appeal.objects.get()
     assert {(r.status_code, r.url) for r in results.values()} == {(302, f"/appeals/{a.number}/")}
 

@@ -16,6 +16,7 @@ from gongzhi.core.models import AuditEntry
 from tests.appeals.conftest import bearer
 from tests.appeals.test_hotspots import repeats
 from tests.factories import user
+from tests.race import join_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,8 +61,7 @@ def test_two_officers_converting_at_once_make_one_proactive_appeal(city, round_)
     threads = [threading.Thread(target=_convert, args=(who[k], h.pk, results, k, barrier)) for k in who]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(60)
+    join_all(threads, 60)
     _assert_one_winner(results, h)
 
 
@@ -86,8 +86,7 @@ def test_a_second_convert_while_the_first_holds_its_transaction_gets_409(city, m
     first.start()
     assert first_inside.wait(10)
     second.start()
-    first.join(60)
-    second.join(60)
+    join_all([first, second], 60)
     assert (results["so"][0], results["so2"][0]) == (201, 409), results
     _assert_one_winner(results, h)
 
@@ -121,8 +120,7 @@ def test_two_detection_runs_at_once_make_one_hotspot(city, monkeypatch):
     first.start()
     assert first_inside.wait(10)
     second.start()
-    first.join(60)
-    second.join(60)
+    join_all([first, second], 60)
     assert results["first"]["created"] == 1 and results["second"]["created"] == 0, results
     assert Hotspot.objects.count() == 1 and Hotspot.objects.get().appeal_count == 6
     assert Appeal.objects.filter(hotspot__isnull=False).count() == 6
@@ -135,7 +133,6 @@ def test_detection_runs_started_together_never_duplicate(city):
     threads = [threading.Thread(target=_detect, args=(results, k, barrier)) for k in range(3)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(60)
+    join_all(threads, 60)
     assert sorted(r["created"] for r in results.values()) == [0, 0, 1], results
     assert Hotspot.objects.count() == 1

@@ -22,6 +22,7 @@ from gongzhi.core.models import AuditEntry
 from gongzhi.notifications.models import Notification
 from tests.appeals.conftest import IN_GRID, IN_XINGNING, OUTSIDE, bearer, submit
 from tests.appeals.test_kpi import nonzero, snapshot
+from tests.race import join_all
 
 pytestmark = pytest.mark.django_db
 
@@ -264,8 +265,7 @@ def test_two_workers_at_once_create_each_queued_appeal_once(city):
     threads = [threading.Thread(target=work) for _ in range(2)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(120)
+    join_all(threads, 120)
     assert all(isinstance(r, tuple) for r in results), results
     assert sum(r[0] for r in results) == 40 and sum(r[1] for r in results) == 0
     assert Appeal.objects.count() == 40

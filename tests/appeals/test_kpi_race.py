@@ -13,6 +13,7 @@ from django.db import connections
 from gongzhi.appeals import services
 from gongzhi.appeals.models import AppealRollup
 from tests.appeals.conftest import submit
+from tests.race import join_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,8 +35,7 @@ def _run_all(fns):
     threads = [threading.Thread(target=run, args=(fn,)) for fn in fns]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(120)
+    join_all(threads, 120)
     assert not errors, errors
 
 

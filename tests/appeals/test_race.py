@@ -16,6 +16,7 @@ from gongzhi.appeals import services
 from gongzhi.appeals.models import Appeal, AppealEvent
 from gongzhi.core import audit
 from tests.appeals.conftest import bearer, submit
+from tests.race import join_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -40,8 +41,7 @@ def test_two_workers_accepting_at_once_leave_one_owner(city, round_):
     threads = [threading.Thread(target=_accept, args=(who[k], a.number, results, k, barrier)) for k in who]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(60)
+    join_all(threads, 60)
     statuses = sorted(r[0] for r in results.values())
     assert statuses == [200, 409], results
     loser = next(body for status, body in results.values() if status == 409)
@@ -70,8 +70,7 @@ def test_second_accept_while_the_first_holds_its_transaction_gets_409(city, monk
     first.start()
     assert first_inside.wait(10)
     second.start()
-    first.join(60)
-    second.join(60)
+    join_all([first, second], 60)
     assert (results["gw1"][0], results["gw2"][0]) == (200, 409), results
     assert Appeal.objects.get(pk=a.pk).owner == city.gw1
 
@@ -91,8 +90,7 @@ def test_concurrent_retries_with_one_idempotency_key_create_one_appeal(city):
     threads = [threading.Thread(target=run) for _ in range(4)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(60)
+    join_all(threads, 60)
     assert len(set(results)) == 1 and isinstance(results[0], int), results
     assert Appeal.objects.count() == 1
 
@@ -111,6 +109,5 @@ def test_numbers_stay_unique_under_concurrent_submits(city):
     threads = [threading.Thread(target=run, args=(u,)) for u in (city.jumin, city.linju, city.jumin, city.linju)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(60)
+    join_all(threads, 60)
     assert len(numbers) == len(set(numbers)) == 4

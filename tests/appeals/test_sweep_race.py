@@ -18,6 +18,7 @@ from gongzhi.appeals.sweep import SweepReport, sweep
 from gongzhi.core.models import AuditEntry
 from gongzhi.notifications.models import Notification
 from tests.appeals.conftest import at_street, submit, whistle
+from tests.race import join_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,8 +38,7 @@ def _two_sweeps(now, batch=500):
     threads = [threading.Thread(target=run) for _ in range(2)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(120)
+    join_all(threads, 120)
     assert all(isinstance(r, SweepReport) for r in reports), reports
     return reports
 

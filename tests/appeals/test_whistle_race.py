@@ -17,6 +17,7 @@ from gongzhi.appeals import services
 from gongzhi.appeals.models import AppealEvent, WhistleSummons
 from gongzhi.core.models import AuditEntry
 from tests.appeals.conftest import at_street, bearer, whistle
+from tests.race import join_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,8 +38,7 @@ def _run(jobs):
     threads = [threading.Thread(target=_post, args=(*job, results, key, barrier)) for key, job in jobs.items()]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(60)
+    join_all(threads, 60)
     return results
 
 

@@ -6,6 +6,7 @@ from django.db import connection
 
 from gongzhi.core import audit
 from gongzhi.core.models import AuditEntry, AuditHead, PiiAccess
+from tests.race import join_all
 
 
 def _tamper(sql, params=(), table=None):
@@ -219,8 +220,7 @@ def test_concurrent_writers_never_fork_the_chain():
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(3)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    join_all(threads, 60)
     assert not errors
     assert AuditEntry.objects.count() == 45
     assert audit.verify()[:2] == (True, 45)

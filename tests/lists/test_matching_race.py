@@ -17,6 +17,7 @@ from gongzhi.lists.models import Need, Project, ProjectNeed
 from tests.factories import user
 from tests.lists import test_matching_service as base
 from tests.lists.conftest import bearer, wish
+from tests.race import join_all
 
 m = base.m  # the resources fixture
 need = base.need
@@ -52,8 +53,7 @@ def test_two_workers_confirming_one_need_leave_one_taker(m):
     threads = [threading.Thread(target=_confirm, args=(who[k], batches[k], results, k, barrier)) for k in who]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(60)
+    join_all(threads, 60)
     assert sorted(r[0] for r in results.values()) == [200, 200], results
     outcomes = sorted(body["results"][0]["status"] for _s, body in results.values())
     assert outcomes == ["conflict", "dispatched"], results
@@ -90,8 +90,7 @@ def test_two_confirms_filling_the_last_place_of_one_resource_leave_one_dispatche
     threads = [threading.Thread(target=_confirm, args=(who[k], batches[k], results, k, barrier)) for k in who]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(60)
+    join_all(threads, 60)
     outcomes = sorted((body["results"][0]["status"], body["results"][0]["message"]) for _s, body in results.values())
     assert outcomes == [("dispatched", None), ("rejected", "资源容量已满")], results
     assert Project.objects.filter(resource=m.goods).count() == 1

@@ -13,6 +13,7 @@ from gongzhi.lists.models import Need, Project, ProjectNeed
 from gongzhi.org.models import Person
 from tests.factories import user
 from tests.lists.conftest import bearer, wish
+from tests.race import join_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,8 +43,7 @@ def test_fifty_concurrent_claims_leave_exactly_one_project(city):
                for i in range(N)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(120)
+    join_all(threads, 120)
     statuses = sorted(r[0] for r in results.values())
     assert statuses == [200] + [409] * (N - 1), results
     messages = {body["error"]["message"] for status, body in results.values() if status == 409}

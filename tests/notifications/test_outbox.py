@@ -15,6 +15,7 @@ from django.utils import timezone
 from gongzhi.notifications.models import Notification
 from gongzhi.notifications.services import deliver_outbox
 from tests.appeals.conftest import submit
+from tests.race import join_all
 
 
 def _with_email(u, address):
@@ -108,8 +109,7 @@ def test_two_deliverers_at_once_send_each_email_once(city):
     threads = [threading.Thread(target=run) for _ in range(2)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(60)
+    join_all(threads, 60)
     assert sum(r.sent for r in reports) == 5, reports
     assert len(mail.outbox) == 5
     assert set(Notification.objects.values_list("email_state", flat=True)) == {"sent"}

@@ -17,6 +17,7 @@ from gongzhi.core.errors import GongzhiError
 from gongzhi.org import services
 from gongzhi.org.models import Agreement, Person
 from tests.org.edit_helpers import entries, unit_agreement
+from tests.race import join_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -52,8 +53,7 @@ def test_a_second_edit_while_the_first_holds_its_transaction_gets_409(reg, monke
     a.start()
     assert first_inside.wait(10)
     b.start()
-    a.join(30)
-    b.join(30)
+    join_all([a, b], 30)
     assert results == {"first": "ok", "second": "stale"}
     p = Person.objects.get(pk=reg.zhang.pk)
     assert (p.name, p.phone_masked, p.version) == ("张三丰", "138****5678", 2)
@@ -74,8 +74,7 @@ def test_two_edits_of_one_person_released_together_leave_exactly_one_winner(reg,
     threads = [threading.Thread(target=run, args=(k,)) for k in edits]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(30)
+    join_all(threads, 30)
     assert sorted(results.values()) == ["ok", "stale"], results
     winner = next(k for k, v in results.items() if v == "ok")
     p = Person.objects.get(pk=reg.zhang.pk)
@@ -97,7 +96,6 @@ def test_two_renewals_of_one_agreement_leave_exactly_one_new_agreement(reg):
     threads = [threading.Thread(target=run, args=(n,)) for n in ("R-1", "R-2")]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(30)
+    join_all(threads, 30)
     assert sorted(results.values()) == ["ok", "stale"], results
     assert Agreement.objects.filter(membership=old.membership).count() == 2

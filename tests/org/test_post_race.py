@@ -17,6 +17,7 @@ from gongzhi.core import audit
 from gongzhi.core.errors import Conflict
 from gongzhi.org import services
 from gongzhi.org.models import Post
+from tests.race import join_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -52,8 +53,7 @@ def test_second_assignment_while_the_first_holds_its_transaction_gets_409(reg, m
     a.start()
     assert first_inside.wait(10)
     b.start()  # the first transaction is still open: its post is written but not committed
-    a.join(30)
-    b.join(30)
+    join_all([a, b], 30)
     assert results == {"first": "ok", "second": "post_taken"}
     assert list(Post.objects.values_list("person__name", flat=True)) == ["张三"]
 
@@ -72,7 +72,6 @@ def test_two_assignments_released_together_leave_exactly_one_holder(reg, round_)
     threads = [threading.Thread(target=run, args=(p, i)) for i, p in enumerate(people)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(30)
+    join_all(threads, 30)
     assert sorted(results.values()) == ["ok", "post_taken"], results
     assert Post.objects.filter(organization=reg.joint, title="secretary").count() == 1

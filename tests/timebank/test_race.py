@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from gongzhi.core.errors import GongzhiError
 from gongzhi.timebank import services
 from gongzhi.timebank.models import TimeTransaction
+from tests.race import join_all
 from tests.timebank.conftest import credit, person
 from tests.timebank.test_properties import assert_ledger_whole
 
@@ -39,8 +40,8 @@ def run_all(fns):
     threads = [threading.Thread(target=go, args=(i, fn)) for i, fn in enumerate(fns)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(120)
+    join_all(threads, 120)
+    assert None not in results, results  # every thread reported back
     return results
 
 

@@ -14,6 +14,7 @@ from gongzhi.timebank import services as tb
 from gongzhi.timebank.models import TimeTransaction
 from gongzhi.volunteering import services
 from gongzhi.volunteering.models import DualReport, SignUp, SignUpState
+from tests.race import assert_reported, join_all
 
 from .conftest import activity, member
 
@@ -35,8 +36,8 @@ def _run_all(fns):
     threads = [threading.Thread(target=go, args=(i, fn)) for i, fn in enumerate(fns)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(60)
+    join_all(threads, 60)
+    assert_reported(results, len(fns))
     return results
 
 

@@ -13,7 +13,10 @@ Choices made here, for the record:
   A dismissed hotspot keeps its appeals but takes no new ones: N fresh repeats warn again.
 - Runs lock the category row (PostgreSQL; SQLite's IMMEDIATE transactions already serialise
   writers), one short transaction per category, so two concurrent runs never make two hotspots of
-  one cluster, and a conversion never races a run that links repeats.
+  one cluster, and a conversion never races a run that links repeats. The lock is FOR NO KEY
+  UPDATE: a submit's foreign-key check on the category (KEY SHARE) never waits on it, so a submit
+  holding the audit head is never stuck behind a run waiting on that head (core.audit, lock order).
+  A run that still dies of a deadlock is run again (core.transactions.serialised).
 - Converting or dismissing is a compare-and-set on the hotspot's version: the loser gets a 409.
 """
 
@@ -26,7 +29,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -194,66 +196,82 @@ def _nearest(p: _Point, live: list[Hotspot]) -> Hotspot | None:
 
 
 def _detect_category(category_id: int, now, n: int, radius: int, days: int, result: DetectResult) -> None:
+    """One category's run in one transaction, run again from the start if it deadlocks; `result`
+    takes its counts once it has committed."""
     since = now - dt.timedelta(days=days)
-    with transaction.atomic():
-        # Serialise runs (and conversions) of this category: PostgreSQL row lock; on SQLite the
-        # IMMEDIATE transaction already holds the database's write lock.
-        list(Category.objects.select_for_update().filter(pk=category_id).values_list("pk", flat=True))
-        points = [_Point(*row) for row in (
-            Appeal.objects.filter(category_id=category_id, submitted_at__gte=since, submitted_at__lte=now,
-                                  hotspot__isnull=True)
-            .exclude(source=Source.PROACTIVE).exclude(state__in=NOT_COUNTED_STATES)
-            .order_by("id").values_list("id", "number", "lon", "lat", "submitted_at", "grid_id", "grid_path",
-                                        "place_path"))]
-        if not points:
-            return
-        result.categories += 1
-        audits = []
-        # 1. Repeats of a live hotspot join it (and, once converted, its proactive appeal).
-        live = _live_hotspots(category_id)
-        joining: dict[int, list[_Point]] = defaultdict(list)
-        rest = []
-        for p in points:
-            h = _nearest(p, live)
-            if h is None:
-                rest.append(p)
-            else:
-                joining[h.pk].append(p)
-        by_pk = {h.pk: h for h in live}
-        for pk, members in joining.items():
-            h = by_pk[pk]
-            proactive = h.proactive_appeal_id if h.state == HotspotState.CONVERTED else None
-            linked = Appeal.objects.filter(pk__in=[p.id for p in members], hotspot__isnull=True).update(
-                hotspot=h, proactive=proactive)
-            if not linked:
-                continue
-            last_at = max([h.last_at] + [p.at for p in members])
-            first_at = min([h.first_at] + [p.at for p in members])
-            Hotspot.objects.filter(pk=h.pk).update(appeal_count=F("appeal_count") + linked, last_at=last_at,
-                                                   first_at=first_at, updated_at=now)
-            result.extended.append(h.pk)
-            result.linked += linked
-            audits.append(("hotspot.extend", h, {"state": h.state, "appeal_count": h.appeal_count},
-                           {"appeal_count": h.appeal_count + linked, "added": [p.number for p in members],
-                            "proactive_appeal": proactive}))
-        # 2. The rest may form new hotspots.
-        for centre, members in _clusters(rest, n, radius):
-            h = Hotspot.objects.create(
-                category_id=category_id, grid_id=centre.grid_id, grid_path=centre.grid_path,
-                place_path=centre.place_path, lon=centre.lon, lat=centre.lat, radius_m=radius, window_days=days,
-                threshold=n, appeal_count=0, first_at=min(p.at for p in members),
-                last_at=max(p.at for p in members), created_at=now, updated_at=now)
-            linked = Appeal.objects.filter(pk__in=[p.id for p in members], hotspot__isnull=True).update(hotspot=h)
-            Hotspot.objects.filter(pk=h.pk).update(appeal_count=linked)
-            result.created.append(h.pk)
-            result.linked += linked
-            audits.append(("hotspot.detect", h, None, {
-                "category": category_id, "grid": centre.grid_id, "lon": centre.lon, "lat": centre.lat,
-                "radius_m": radius, "window_days": days, "threshold": n, "appeal_count": linked,
-                "appeals": [p.number for p in members]}))
-        # Audit last: the chain head is the last lock taken, as in every other write.
-        for action, h, before, after in audits:
-            audit.record(None, action, h, before=before, after=after)
+
+    def run() -> DetectResult:
+        mine = DetectResult()
+        _detect_in_transaction(category_id, since, now, n, radius, days, mine)
+        return mine
+
+    mine = _serialised(run)
+    result.created += mine.created
+    result.extended += mine.extended
+    result.linked += mine.linked
+    result.categories += mine.categories
+
+
+def _detect_in_transaction(category_id, since, now, n, radius, days, result: DetectResult) -> None:
+    # Serialise runs (and conversions) of this category: PostgreSQL row lock (NO KEY: see the
+    # module's docstring); on SQLite the IMMEDIATE transaction already holds the write lock.
+    list(Category.objects.select_for_update(no_key=True).filter(pk=category_id)
+         .values_list("pk", flat=True))
+    points = [_Point(*row) for row in (
+        Appeal.objects.filter(category_id=category_id, submitted_at__gte=since, submitted_at__lte=now,
+                              hotspot__isnull=True)
+        .exclude(source=Source.PROACTIVE).exclude(state__in=NOT_COUNTED_STATES)
+        .order_by("id").values_list("id", "number", "lon", "lat", "submitted_at", "grid_id", "grid_path",
+                                    "place_path"))]
+    if not points:
+        return
+    result.categories += 1
+    audits = []
+    # 1. Repeats of a live hotspot join it (and, once converted, its proactive appeal).
+    live = _live_hotspots(category_id)
+    joining: dict[int, list[_Point]] = defaultdict(list)
+    rest = []
+    for p in points:
+        h = _nearest(p, live)
+        if h is None:
+            rest.append(p)
+        else:
+            joining[h.pk].append(p)
+    by_pk = {h.pk: h for h in live}
+    for pk, members in joining.items():
+        h = by_pk[pk]
+        proactive = h.proactive_appeal_id if h.state == HotspotState.CONVERTED else None
+        linked = Appeal.objects.filter(pk__in=[p.id for p in members], hotspot__isnull=True).update(
+            hotspot=h, proactive=proactive)
+        if not linked:
+            continue
+        last_at = max([h.last_at] + [p.at for p in members])
+        first_at = min([h.first_at] + [p.at for p in members])
+        Hotspot.objects.filter(pk=h.pk).update(appeal_count=F("appeal_count") + linked, last_at=last_at,
+                                               first_at=first_at, updated_at=now)
+        result.extended.append(h.pk)
+        result.linked += linked
+        audits.append(("hotspot.extend", h, {"state": h.state, "appeal_count": h.appeal_count},
+                       {"appeal_count": h.appeal_count + linked, "added": [p.number for p in members],
+                        "proactive_appeal": proactive}))
+    # 2. The rest may form new hotspots.
+    for centre, members in _clusters(rest, n, radius):
+        h = Hotspot.objects.create(
+            category_id=category_id, grid_id=centre.grid_id, grid_path=centre.grid_path,
+            place_path=centre.place_path, lon=centre.lon, lat=centre.lat, radius_m=radius, window_days=days,
+            threshold=n, appeal_count=0, first_at=min(p.at for p in members),
+            last_at=max(p.at for p in members), created_at=now, updated_at=now)
+        linked = Appeal.objects.filter(pk__in=[p.id for p in members], hotspot__isnull=True).update(hotspot=h)
+        Hotspot.objects.filter(pk=h.pk).update(appeal_count=linked)
+        result.created.append(h.pk)
+        result.linked += linked
+        audits.append(("hotspot.detect", h, None, {
+            "category": category_id, "grid": centre.grid_id, "lon": centre.lon, "lat": centre.lat,
+            "radius_m": radius, "window_days": days, "threshold": n, "appeal_count": linked,
+            "appeals": [p.number for p in members]}))
+    # Audit last: the chain head is the last lock taken, as in every other write.
+    for action, h, before, after in audits:
+        audit.record(None, action, h, before=before, after=after)
 
 
 def detect_hotspots(now=None) -> DetectResult:
@@ -283,7 +301,8 @@ def _locked(actor, hotspot, version) -> Hotspot:
     """The hotspot as the actor may see it (404), read again under its category's lock, checked
     for the version the actor saw (409), still open (409) and theirs to handle (403)."""
     seen = selectors.hotspot_get_for(actor, hotspot.pk if isinstance(hotspot, Hotspot) else hotspot)
-    list(Category.objects.select_for_update().filter(pk=seen.category_id).values_list("pk", flat=True))
+    list(Category.objects.select_for_update(no_key=True).filter(pk=seen.category_id)
+         .values_list("pk", flat=True))
     h = Hotspot.objects.select_related("category", "grid").get(pk=seen.pk)
     if version is not None and version != h.version:
         raise _stale(h.pk)

@@ -1,8 +1,21 @@
-"""Append to and verify the hash-chained audit trail."""
+"""Append to and verify the hash-chained audit trail.
+
+Lock order (the one every writer keeps, see docs/operations.md "Lock order"): a transaction takes
+its row locks first and the audit chain's head LAST, so that whoever holds the head waits on
+nothing but its own commit. Two things would otherwise take locks after the head:
+- PostgreSQL checks foreign keys (Django makes them DEFERRABLE INITIALLY DEFERRED) at COMMIT, with
+  a KEY SHARE lock on every row referenced: a submit holding the head would then wait on the
+  category row the sweep holds while the sweep waits on the head (a deadlock). `record_many`
+  therefore runs the pending checks before it locks the head (`_check_deferred_constraints`), and
+  rows locked only to serialise writers are locked FOR NO KEY UPDATE, which KEY SHARE does not wait on.
+- The time bank's accounts: every path that locks one takes the head first (a volunteering
+  check-out audits, then credits hours), so the order is: other rows, the head, time accounts.
+Whatever still deadlocks is run again by core.transactions.serialised.
+"""
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .models import AuditEntry, AuditHead
@@ -22,6 +35,7 @@ def record_many(items) -> list[AuditEntry]:
     # No savepoint inside a caller's transaction (two round trips saved on every audited write): a
     # failure here is the caller's failure and rolls the whole transaction back.
     with transaction.atomic(savepoint=False):
+        _check_deferred_constraints()
         head = AuditHead.objects.select_for_update().filter(pk=1).first()
         if head is None:
             AuditHead.objects.get_or_create(pk=1)
@@ -54,6 +68,18 @@ def record_many(items) -> list[AuditEntry]:
         head.count += len(entries)
         head.save(update_fields=["last_hash", "count"])
     return entries
+
+
+def _check_deferred_constraints() -> None:
+    """Run now the foreign-key checks PostgreSQL would run at COMMIT, so that their KEY SHARE locks
+    are taken before the head's (the lock order above), then defer again what comes after.
+
+    SET CONSTRAINTS … IMMEDIATE checks every pending change at once (PostgreSQL docs, SET
+    CONSTRAINTS); DEFERRED restores Django's default, as no constraint here is DEFERRABLE INITIALLY
+    IMMEDIATE. One round trip."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED")
 
 
 def _jsonable(value):

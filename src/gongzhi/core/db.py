@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import functools
+import logging
+import time
 
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.utils import CursorWrapper
+
+log = logging.getLogger("django.db.backends")
 
 
 @contextlib.contextmanager
@@ -15,9 +19,15 @@ def prepared_cursor():
 
     Why. Django binds parameters on the client (psycopg's ClientCursor), so PostgreSQL parses and
     plans every statement afresh. For the API's token check, a two-table join on unique keys, that
-    planning is most of its cost: 160 µs of server CPU a request against 60 µs prepared. Only for
-    statements whose one generic plan is always right (lookups by a unique key, single-row INSERTs):
-    a prepared statement keeps that plan whatever the parameters. On other databases, a plain cursor.
+    planning is most of its cost. Only for statements whose one generic plan is always right
+    (lookups by a unique key, single-row INSERTs): a prepared statement keeps that plan whatever the
+    parameters. On other databases, a plain cursor.
+
+    Public APIs only: psycopg's server-side binding cursor (`psycopg.Cursor`) with
+    `execute(..., prepare=True)` and the connection's `prepare_threshold`; Django's CursorWrapper
+    for error translation, and the query log written here (Django reads the statement it logs from
+    a private attribute psycopg fills only on its unprepared path). The connection is health-checked
+    first, as Django's own cursors are (CONN_HEALTH_CHECKS).
 
     Behind a transaction-mode pooler (PgBouncer) prepared statements need its
     `max_prepared_statements` (1.21 or later); with a session pooler or none they just work.
@@ -27,6 +37,7 @@ def prepared_cursor():
         with db.cursor() as cur:
             yield cur
         return
+    db.close_if_health_check_failed()
     db.ensure_connection()
     db.validate_thread_sharing()
     conn = db.connection
@@ -35,26 +46,36 @@ def prepared_cursor():
         # nothing reaches turns it back on for these cursors only: Django's own cursors bind on the
         # client and never prepare.
         conn.prepare_threshold = 2**31
-    raw = _cursor_class()(conn)
-    cur = db.make_debug_cursor(raw) if db.queries_logged else db.make_cursor(raw)
-    with cur:
+    import psycopg
+
+    raw = psycopg.Cursor(conn)
+    with (_LoggedPlannedOnce if db.queries_logged else _PlannedOnce)(raw, db) as cur:
         yield cur
 
 
-@functools.cache
-def _cursor_class():
-    import psycopg
+class _PlannedOnce(CursorWrapper):
+    """Django's cursor wrapper (database errors translated to Django's), every statement prepared."""
 
-    class PlannedOnce(psycopg.Cursor):
-        """Server-side binding, prepared on first use (psycopg keeps the statements per connection)."""
+    def execute(self, sql, params=None):
+        self.db.validate_no_broken_transaction()
+        with self.db.wrap_database_errors:
+            return self.cursor.execute(sql, params, prepare=True)
 
-        def execute(self, query, params=None, *, prepare=None, binary=None):
-            return super().execute(query, params, prepare=True, binary=binary)
 
-        def _send_query_prepared(self, name, pgq, *, binary=None):
-            # psycopg notes the statement it sends (`_query`) on its unprepared path only; Django's
-            # query log (DEBUG, tests counting queries) reads it from there.
-            self._query = pgq
-            return super()._send_query_prepared(name, pgq, binary=binary)
+class _LoggedPlannedOnce(_PlannedOnce):
+    """The same, noting each statement in the connection's query log (DEBUG, tests counting queries)
+    with its parameters filled in as Django's own debug cursor does."""
 
-    return PlannedOnce
+    def execute(self, sql, params=None):
+        start = time.monotonic()
+        try:
+            return super().execute(sql, params)
+        finally:
+            duration = time.monotonic() - start
+            try:
+                shown = self.db.ops.compose_sql(sql, params)
+            except Exception:  # noqa: BLE001 - a statement that cannot be shown is still logged
+                shown = sql
+            self.db.queries_log.append({"sql": shown, "time": f"{duration:.3f}"})
+            log.debug("(%.3f) %s; args=%s; alias=%s", duration, shown, params, self.db.alias,
+                      extra={"duration": duration, "sql": shown, "params": params, "alias": self.db.alias})
