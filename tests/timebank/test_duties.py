@@ -111,6 +111,8 @@ def test_decline_needs_a_reason_and_posts_nothing(staff):
 def test_second_approval_on_the_pages(staff, client):
     acc = services.account_of(staff.li)
     client.force_login(staff.worker)
+    html = client.get(f"/timebank/accounts/{acc.pk}/").content.decode()
+    assert "超过 8 小时的入账须由另一位工作人员复核" in html
     r = client.post(f"/timebank/accounts/{acc.pk}/credit/", {"hours": "16", "reason": "防汛值守"})
     assert r.status_code == 302 and services.balance(staff.li) == 0
     req = CreditRequest.objects.get()
@@ -171,3 +173,11 @@ def test_a_resident_still_spends_and_transfers_their_own_credits(staff):
     services.transfer(actor=staff.u_li, from_person=staff.li, to_person=staff.son, hours=1)
     assert services.balance(staff.son) == D("1.00")
     assert TimeAccount.objects.filter(person=staff.li).get().balance == D("2.00")
+
+
+def test_credit_request_list_refuses_an_unknown_state(staff, client):
+    r = Client().get("/api/v1/timebank/credit-requests?state=bogus", **bearer(staff.worker))
+    assert r.status_code == 400 and r.json()["error"]["code"] == "bad_state"
+    client.force_login(staff.worker)
+    assert client.get("/timebank/requests/?state=bogus").status_code == 400
+    assert client.get("/timebank/requests/?state=all").status_code == 200

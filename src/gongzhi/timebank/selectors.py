@@ -123,6 +123,8 @@ def credit_requests_in_scope(user, *, state: str = CreditRequestState.PENDING):
     people = Person.objects.filter(scopes.scope_q(user, "timebank.view", Person))
     qs = CreditRequest.objects.filter(person__in=people).select_related(
         "person", "requested_by", "decided_by", "transaction")
+    if state and state not in CreditRequestState.values:
+        raise ValidationFailed("bad_state", _("状态只能是：%(s)s。") % {"s": "、".join(CreditRequestState.values)})
     return qs.filter(state=state) if state else qs
 
 

@@ -115,6 +115,7 @@ def _account_page(request, pk, *, status=200, error=None, form=None, posted=None
     acc = selectors.account_for_staff(request.user, pk)
     can_manage = scopes.can(request.user, "timebank.manage", acc)
     ctx = {"acc": acc, "can_manage": can_manage, "links": services.family_links(acc.person),
+           "second_approval": services.second_approval_hours(),
            "error": error, "error_form": form, "posted": posted or {}, **_statement_context(request, acc)}
     return render(request, "timebank/account.html", ctx, status=status)
 
