@@ -71,7 +71,7 @@ def _readable(who, api_path, page_path, numbers):
     return api, page
 
 
-@pytest.mark.parametrize("who", ["dangyuan", "jumin", "cw", "liaison", "res_xn", "dy_xn"])
+@pytest.mark.parametrize("who", ["dangyuan", "jumin", "cw", "gw", "liaison", "admin", "res_xn", "dy_xn"])
 def test_need_detail_answers_exactly_what_the_list_shows(two, who):
     actor = getattr(two, who)
     numbers = set(Need.objects.values_list("number", flat=True)) | {"XQ000000000"}
@@ -102,7 +102,7 @@ def test_a_late_claim_still_hears_already_taken(two):
     assert "周党员" not in r.content.decode()
 
 
-@pytest.mark.parametrize("who", ["dangyuan", "dangyuan2", "jumin", "cw", "res_xn", "dy_xn"])
+@pytest.mark.parametrize("who", ["dangyuan", "dangyuan2", "jumin", "cw", "gw", "liaison", "admin", "res_xn", "dy_xn"])
 def test_project_detail_answers_exactly_what_the_list_shows(two, who):
     actor = getattr(two, who)
     numbers = set(Project.objects.values_list("number", flat=True)) | {"XM000000000"}
