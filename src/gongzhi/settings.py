@@ -169,6 +169,8 @@ GRID_OVERLAP_TOLERANCE_M2 = float(os.environ.get("GONGZHI_GRID_OVERLAP_TOLERANCE
 AGREEMENT_REMINDER_DAYS = int(os.environ.get("GONGZHI_AGREEMENT_REMINDER_DAYS", "30"))
 # Clear reads of personal data (unmask, page or API) per user per hour, counted from the access log.
 UNMASK_PER_HOUR = int(os.environ.get("GONGZHI_UNMASK_PER_HOUR", "30"))
+# Time bank: a manual credit above this many hours waits for a second staff member to approve it.
+TIMEBANK_SECOND_APPROVAL_HOURS = os.environ.get("GONGZHI_TIMEBANK_SECOND_APPROVAL_HOURS", "8")
 
 # Duplicate suggestions: same category within this many metres and days. Hotspots (未诉先办):
 # at least MIN_COUNT appeals of one category within RADIUS_M of a centre and within DAYS.

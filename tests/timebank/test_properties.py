@@ -162,7 +162,7 @@ class LedgerMachine(RuleBasedStateMachine):
 @pytest.mark.django_db
 def test_any_sequence_keeps_the_ledger_whole(town):
     services.link_family(actor=town.worker, person=town.li, relative=town.son, relation="儿子")
-    services.link_family(actor=town.worker_xn, person=town.far, relative=town.wang, relation="兄弟")
+    services.link_family(actor=town.both, person=town.far, relative=town.wang, relation="兄弟")
     LedgerMachine.town = town
     run_state_machine_as_test(LedgerMachine, settings=settings(
         max_examples=25, stateful_step_count=15, deadline=None, phases=PHASES,

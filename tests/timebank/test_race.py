@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from gongzhi.core.errors import GongzhiError
 from gongzhi.timebank import services
 from gongzhi.timebank.models import TimeTransaction
+from tests.factories import user
 from tests.race import join_all
 from tests.timebank.conftest import credit, person
 from tests.timebank.test_properties import assert_ledger_whole
@@ -100,4 +101,16 @@ def test_any_concurrent_transfers_never_overdraw(town, start, amounts):
     assert services.balance(kin) == sum(done)
     # Balances only fall, so a refused transfer asked for more than was left at the end.
     assert all(a > final for a in failed)
+    assert_ledger_whole()
+
+
+def test_two_staff_approving_one_pending_credit_post_it_once(town):
+    req = services.manual_credit(actor=town.worker, person=town.li, hours=20, reason="防汛值守")
+    second = user("cw2", ("community_worker", town.beining))
+    results = run_all([lambda: services.approve_credit(actor=town.both, request=req.pk),
+                       lambda: services.approve_credit(actor=second, request=req.pk)])
+    codes = sorted(r[0] for r in results)
+    assert codes in (["already_decided", "ok"], ["busy", "ok"]), results
+    assert services.balance(town.li) == D("20.00")
+    assert TimeTransaction.objects.filter(source="manual", source_ref=f"request:{req.pk}").count() == 1
     assert_ledger_whole()

@@ -156,7 +156,7 @@ def need_withdraw(request, number: str, body: VersionIn):
 
 @router.post("/needs/{number}/claim", auth=AUTH, summary="Claim a need (a party member, or a liaison for its unit)")
 def need_claim(request, number: str, body: ClaimIn):
-    need = services.need_get_for(actor=request.user, number=number)
+    need = services.need_get_for(actor=request.user, number=number, action="claim")
     project = services.need_claim(actor=request.user, need=need, organization=_org(body.organization),
                                   version=body.version)
     return present.project_out(request.user, project, detail=True)

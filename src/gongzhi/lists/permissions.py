@@ -122,25 +122,8 @@ def project_actions(actor, project) -> list[str]:
     return out
 
 
-def can_view_need(actor, need) -> bool:
-    """Staff in scope, the requester, and takers (party members, unit liaisons)."""
-    if not signed_in(actor):
-        return False
-    if actor.is_superuser or need.requester_id == actor.pk or scopes.can(actor, "lists.view", need):
-        return True
-    # Takers browse the needs they could take; one taken meanwhile still opens (and says who won),
-    # so a late claim gets "already taken", not "not found". Withdrawn needs are gone for them.
-    return is_taker(actor) and need.state != "withdrawn"
-
-
-def can_view_project(actor, project) -> bool:
-    if not signed_in(actor):
-        return False
-    if actor.is_superuser or scopes.can(actor, "lists.view", project):
-        return True
-    if PROJECT_TAKER in project_relations(actor, project):
-        return True
-    return project.needs.filter(requester_id=actor.pk).exists()
+# Who may see a need or a project is one rule, in selectors.needs_visible_to / projects_visible_to,
+# used by the lists and (through services.need_get_for / project_get_for) by every detail alike.
 
 
 def can_edit_resource(actor, resource) -> bool:

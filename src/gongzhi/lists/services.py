@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gongzhi.core import audit, scopes
+from gongzhi.core.duties import refuse_self
 from gongzhi.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from gongzhi.core.text import checked_text
 from gongzhi.core.transactions import serialised
@@ -337,10 +338,20 @@ def _appeal_of(actor, number):
         raise ValidationFailed("bad_appeal", _("找不到诉求 %(number)s，或您无权查看。") % {"number": number}) from None
 
 
-def need_get_for(*, actor, number) -> Need:
-    """The need if the actor may see it; the same 404 for missing and not yours."""
-    need = Need.objects.select_related("place", "grid", "requester").filter(number=str(number)).first()
-    if need is None or not permissions.can_view_need(actor, need):
+def need_get_for(*, actor, number, action: str | None = None) -> Need:
+    """The need if it is in the actor's list: one scope rule (selectors.needs_visible_to) for the list
+    and the detail, and the same 404 for missing and not yours.
+
+    One exception, for claims only: a taker whose need was taken by someone else meanwhile (so it left
+    their list) hears "already taken" (409), as the loser of the race does, and sees nothing of it."""
+    from . import selectors
+
+    number = str(number)
+    need = selectors.needs_visible_to(actor).select_related("requester").filter(number=number).first()
+    if need is None:
+        if action == "claim" and permissions.is_taker(actor) and Need.objects.filter(number=number).exclude(
+                state__in=(NeedState.OPEN, NeedState.WITHDRAWN)).exists():
+            raise Conflict("already_taken", taken_message())
         raise NotFound("not_found", _("找不到该需求。"))
     return need
 
@@ -490,6 +501,8 @@ def need_claim(*, actor, need: Need, organization=None, version=None) -> Project
                 "org": organization.name})
         taker = _taker_fields(organization=organization)
     elif permissions.can_take_for_person(actor):
+        # Taking one's own need would let a member report hours for it and credit them to themself.
+        refuse_self(actor, need.requester_id, message=_("不能认领自己提出的需求。"))
         taker = _taker_fields(person=permissions.person_of(actor))
     else:
         units = permissions.taker_units(actor)
@@ -514,6 +527,7 @@ def need_dispatch(*, actor, need: Need, taker_organization=None, taker_person=No
     _signed_in(actor)
     row = _pick(workflow.need_rows_for, workflow.NEED_ACTIONS, NEED_ACTION_LABELS, need, NeedAction.DISPATCH,
                 permissions.need_relations(actor, need), {"taker": True}, _("该需求"))
+    refuse_self(actor, taker_person, message=_("不能把需求派给自己，请由其他工作人员派单。"))
     taker = _taker_fields(organization=taker_organization, team=taker_team, person=taker_person)
     taker_obj = taker_organization or taker_team or taker_person
 
@@ -543,6 +557,7 @@ def needs_dispatch_bundle(*, actor, needs, title, taker_organization=None, taker
     rows = [_pick(workflow.need_rows_for, workflow.NEED_ACTIONS, NEED_ACTION_LABELS, n, NeedAction.DISPATCH,
                   permissions.need_relations(actor, n), {"taker": True}, _("该需求")) for n in needs]
     title = _text(title, field_label=_("项目名称"), max_len=TITLE_MAX)
+    refuse_self(actor, taker_person, message=_("不能把需求派给自己，请由其他工作人员派单。"))
     taker = _taker_fields(organization=taker_organization, team=taker_team, person=taker_person)
     taker_obj = taker_organization or taker_team or taker_person
 
@@ -607,9 +622,12 @@ def _notify_requesters(project: Project, actor) -> None:
 # ---- projects ----
 
 def project_get_for(*, actor, number) -> Project:
-    project = Project.objects.select_related(
-        "taker_organization", "taker_team", "taker_person", "place", "resource").filter(number=str(number)).first()
-    if project is None or not permissions.can_view_project(actor, project):
+    """The project if it is in the actor's list (selectors.projects_visible_to, the list's own rule);
+    the same 404 for missing and not yours."""
+    from . import selectors
+
+    project = selectors.projects_visible_to(actor).filter(number=str(number)).first()
+    if project is None:
         raise NotFound("not_found", _("找不到该项目。"))
     return project
 
@@ -719,6 +737,9 @@ def need_rate(*, actor, need: Need, rating, comment="", version=None) -> Need:
     row = _pick(workflow.need_rows_for, workflow.NEED_ACTIONS, NEED_ACTION_LABELS, need, NeedAction.RATE,
                 permissions.need_relations(actor, need), {"rating": stars}, _("该需求"))
     comment = _text(comment, field_label=_("评价"), max_len=500, required=False)
+    project = Project.objects.filter(links__need=need, links__live=True).select_related("taker_person").first()
+    refuse_self(actor, project.taker_person if project is not None else None,
+                message=_("不能评价自己提供的服务。"))
 
     def write():
         qs = Need.objects.filter(pk=need.pk, state=row.source)

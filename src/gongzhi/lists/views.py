@@ -218,7 +218,7 @@ def _taker_choice(value):
 @login_required
 @require_POST
 def need_act(request, number, action):
-    need = services.need_get_for(actor=request.user, number=number)
+    need = services.need_get_for(actor=request.user, number=number, action=action)
     p, version = request.POST, request.POST.get("version") or None
     try:
         if action == "withdraw":
@@ -240,7 +240,11 @@ def need_act(request, number, action):
         else:
             raise Http404
     except GongzhiError as exc:
-        need = services.need_get_for(actor=request.user, number=number)
+        try:
+            need = services.need_get_for(actor=request.user, number=number)
+        except NotFound:
+            # Taken by someone else meanwhile, so no longer in this taker's list: the refusal alone.
+            raise exc from None
         return render(request, "lists/need_detail.html",
                       _need_context(request, need, error=exc.message, posted_action=action, posted=p),
                       status=exc.status)

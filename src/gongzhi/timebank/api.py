@@ -18,7 +18,7 @@ from gongzhi.core import scopes
 from gongzhi.core.errors import NotFound, ValidationFailed
 
 from . import present, selectors, services
-from .models import TimeTransaction
+from .models import CreditRequest, TimeTransaction
 
 router = Router(tags=["timebank"])
 
@@ -148,11 +148,54 @@ class CreditIn(Schema):
     reason: str
 
 
-@router.post("/timebank/credits", auth=AUTH, response={201: dict},
-             summary="Credit hours by hand, with a reason (timebank.manage)")
+def _request_out(req: CreditRequest) -> dict:
+    return {"id": req.pk, "state": req.state, "person": _person_out(req.person), "hours": str(req.hours),
+            "reason": req.reason, "requested_by": req.requested_by.username,
+            "requested_at": timezone.localtime(req.requested_at).isoformat(),
+            "decided_by": req.decided_by.username if req.decided_by_id else None,
+            "decided_at": timezone.localtime(req.decided_at).isoformat() if req.decided_at else None,
+            "decline_reason": req.decline_reason, "transaction": req.transaction_id}
+
+
+@router.post("/timebank/credits", auth=AUTH, response={201: dict, 202: dict},
+             summary="Credit hours by hand, with a reason (timebank.manage; never to one's own account). "
+                     "Above the second-approval size: 202 with a pending credit request")
 def manual_credit(request, body: CreditIn):
-    txn = services.manual_credit(actor=request.user, person=body.person_id, hours=body.hours, reason=body.reason)
-    return Status(201, _txn_out(txn))
+    out = services.manual_credit(actor=request.user, person=body.person_id, hours=body.hours, reason=body.reason)
+    if isinstance(out, CreditRequest):
+        return Status(202, _request_out(out))
+    return Status(201, _txn_out(out))
+
+
+@router.get("/timebank/credit-requests", auth=AUTH,
+            summary="Manual credit requests in my scope (timebank.view); state=pending by default, 'all' for any")
+def credit_requests(request, state: str = "pending"):
+    scopes.require(request.user, "timebank.view")
+    try:
+        n = int(request.GET.get("page") or 1)
+    except ValueError:
+        raise ValidationFailed("bad_page", _("页码必须是正整数。")) from None
+    qs = selectors.credit_requests_in_scope(request.user, state="" if state == "all" else state)
+    page = Paginator(qs, PAGE_SIZE).get_page(n)
+    return {"count": page.paginator.count, "page": page.number, "pages": page.paginator.num_pages,
+            "results": [_request_out(r) for r in page.object_list]}
+
+
+@router.post("/timebank/credit-requests/{request_id}/approve", auth=AUTH, response={200: dict},
+             summary="Approve a pending credit as a second staff member (not the requester nor the beneficiary)")
+def credit_request_approve(request, request_id: int):
+    return Status(200, _request_out(services.approve_credit(actor=request.user, request=request_id)))
+
+
+class DeclineIn(Schema):
+    reason: str
+
+
+@router.post("/timebank/credit-requests/{request_id}/decline", auth=AUTH, response={200: dict},
+             summary="Decline a pending credit with a reason (a second staff member)")
+def credit_request_decline(request, request_id: int, body: DeclineIn):
+    return Status(200, _request_out(services.decline_credit(actor=request.user, request=request_id,
+                                                            reason=body.reason)))
 
 
 class ReverseIn(Schema):

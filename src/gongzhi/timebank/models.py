@@ -159,3 +159,46 @@ class FamilyLink(models.Model):
             models.UniqueConstraint(fields=["person_a", "person_b"], name="familylink_unique_pair"),
             models.CheckConstraint(condition=Q(person_a__lt=models.F("person_b")), name="familylink_ordered_pair"),
         ]
+
+
+class CreditRequestState(models.TextChoices):
+    PENDING = "pending", _("待复核")
+    APPROVED = "approved", _("已复核入账")
+    DECLINED = "declined", _("已驳回")
+
+
+class CreditRequest(models.Model):
+    """A manual credit above the second-approval size, waiting for a second staff member.
+
+    Kept apart from the ledger (whose rows never change): the request moves pending → approved or
+    declined by compare-and-set, and an approval posts the credit through credit_hours with the
+    request as its source, so one request credits at most once."""
+
+    person = models.ForeignKey("org.Person", on_delete=models.PROTECT, related_name="+")
+    hours = models.DecimalField(max_digits=9, decimal_places=2)
+    reason = models.CharField(max_length=200)
+    state = models.CharField(max_length=16, choices=CreditRequestState.choices, default=CreditRequestState.PENDING,
+                             db_index=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decline_reason = models.CharField(max_length=200, blank=True)
+    transaction = models.OneToOneField(TimeTransaction, null=True, blank=True, on_delete=models.PROTECT,
+                                       related_name="credit_request")
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(hours__gt=0), name="creditrequest_hours_positive"),
+            models.CheckConstraint(condition=~Q(decided_by=models.F("requested_by")),
+                                   name="creditrequest_decider_not_requester"),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.hours} ({self.get_state_display()})"
+
+    def scope_paths(self) -> dict:
+        return {"place": self.person.place_path}

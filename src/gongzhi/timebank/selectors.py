@@ -16,7 +16,15 @@ from gongzhi.core.errors import NotFound, ValidationFailed
 from gongzhi.org.models import Person
 from gongzhi.places.models import Place
 
-from .models import AccountKind, TimeAccount, TimeEntry, TimeTransaction, TxnKind
+from .models import (
+    AccountKind,
+    CreditRequest,
+    CreditRequestState,
+    TimeAccount,
+    TimeEntry,
+    TimeTransaction,
+    TxnKind,
+)
 
 
 def _cents(field: str):
@@ -108,6 +116,28 @@ def account_for_staff(user, pk, action: str = "timebank.view") -> TimeAccount:
     if acc is None or not scopes.can(user, action, acc):
         raise NotFound("account_not_found", _("未找到该时间账户。"))
     return acc
+
+
+def credit_requests_in_scope(user, *, state: str = CreditRequestState.PENDING):
+    """Manual credit requests for people in the user's time bank scope, newest first ("" = any state)."""
+    people = Person.objects.filter(scopes.scope_q(user, "timebank.view", Person))
+    qs = CreditRequest.objects.filter(person__in=people).select_related(
+        "person", "requested_by", "decided_by", "transaction")
+    if state and state not in CreditRequestState.values:
+        raise ValidationFailed("bad_state", _("状态只能是：%(s)s。") % {"s": "、".join(CreditRequestState.values)})
+    return qs.filter(state=state) if state else qs
+
+
+def credit_request_get_for(user, pk) -> CreditRequest:
+    """One request from that same scoped set: the same 404 for missing and not yours."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        pk = 0
+    req = credit_requests_in_scope(user, state="").filter(pk=pk).first()
+    if req is None:
+        raise NotFound("request_not_found", _("未找到该入账申请。"))
+    return req
 
 
 @dataclass

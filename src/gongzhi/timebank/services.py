@@ -12,18 +12,31 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from gongzhi.core import audit, scopes
+from gongzhi.core.duties import refuse_self
 from gongzhi.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from gongzhi.core.text import checked_text
 from gongzhi.core.transactions import serialised
 from gongzhi.org.models import Person
 
-from .models import ZERO, AccountKind, FamilyLink, TimeAccount, TimeEntry, TimeTransaction, TxnKind
+from .models import (
+    ZERO,
+    AccountKind,
+    CreditRequest,
+    CreditRequestState,
+    FamilyLink,
+    TimeAccount,
+    TimeEntry,
+    TimeTransaction,
+    TxnKind,
+)
 
 CREDIT_MAX = Decimal("24")
 MOVE_MAX = Decimal("10000")
@@ -214,13 +227,93 @@ def credit_hours(*, person, hours, source: str, source_ref: str, memo: str = "",
     return _serialised(write)
 
 
-def manual_credit(*, actor, person, hours, reason) -> TimeTransaction:
-    """Staff who manage the time bank credit hours by hand, giving the reason."""
+def second_approval_hours() -> Decimal:
+    """Manual credits above this size wait for a second staff member (GONGZHI_TIMEBANK_SECOND_APPROVAL_HOURS)."""
+    try:
+        value = Decimal(str(getattr(settings, "TIMEBANK_SECOND_APPROVAL_HOURS", "8")).strip())
+    except (InvalidOperation, ValueError):
+        value = Decimal("8")
+    return value if value.is_finite() and value >= 0 else Decimal("8")
+
+
+def self_credit_message():
+    return _("不能为本人的时间账户入账、冲正或复核，请由其他工作人员办理。")
+
+
+def manual_credit(*, actor, person, hours, reason) -> TimeTransaction | CreditRequest:
+    """Staff who manage the time bank credit hours by hand, giving the reason.
+
+    Never to their own account. Up to the second-approval size the credit is posted at once (a
+    TimeTransaction comes back); above it a pending CreditRequest comes back, which a second staff
+    member approves or declines (approve_credit / decline_credit)."""
     person = _person(person, label=_("人员"))
     scopes.require(actor, "timebank.manage", person)
+    refuse_self(actor, person, message=self_credit_message())
     reason = _text(reason, field_label=_("原因"), max_len=MEMO_MAX, required=True)
-    return credit_hours(person=person, hours=hours, source="manual", source_ref=uuid.uuid4().hex, memo=reason,
-                        actor=actor)
+    amount = parse_hours(hours, max_hours=CREDIT_MAX)
+    if amount <= second_approval_hours():
+        return credit_hours(person=person, hours=amount, source="manual", source_ref=uuid.uuid4().hex, memo=reason,
+                            actor=actor)
+
+    def write():
+        req = CreditRequest.objects.create(person=person, hours=amount, reason=reason, requested_by=actor,
+                                           requested_at=timezone.now())
+        audit.record(actor, "timebank.credit_request", req, after={
+            "person": person.pk, "hours": str(amount), "reason": reason})
+        return req
+
+    return _serialised(write)
+
+
+def _decide_credit(actor, request, *, state, reason=""):
+    from .selectors import credit_request_get_for
+
+    req = request if isinstance(request, CreditRequest) else credit_request_get_for(actor, request)
+    scopes.require(actor, "timebank.manage", req.person)
+    refuse_self(actor, req.person, message=self_credit_message())
+    refuse_self(actor, req.requested_by, message=_("入账申请须由另一位工作人员复核，申请人不能复核自己的申请。"))
+
+    def write():
+        _lock_audit_chain()  # the module's lock order: audit head first, then the request row, then accounts
+        now = timezone.now()
+        won = CreditRequest.objects.filter(pk=req.pk, state=CreditRequestState.PENDING).update(
+            state=state, decided_by=actor, decided_at=now, decline_reason=reason, version=F("version") + 1)
+        if won != 1:
+            current = CreditRequest.objects.filter(pk=req.pk).first()
+            label = current.get_state_display() if current is not None else ""
+            raise Conflict("already_decided", _("该入账申请已处理（%(s)s）。") % {"s": label})
+        txn = None
+        if state == CreditRequestState.APPROVED:
+            txn = credit_hours(person=req.person, hours=req.hours, source="manual", source_ref=f"request:{req.pk}",
+                               memo=req.reason, actor=actor)
+            CreditRequest.objects.filter(pk=req.pk).update(transaction=txn)
+        audit.record(actor, f"timebank.credit_{state}", req, before={"state": CreditRequestState.PENDING},
+                     after={"state": state, "person": req.person_id, "hours": str(req.hours),
+                            "requested_by": req.requested_by_id, "reason": reason,
+                            "transaction": txn.pk if txn is not None else None})
+        req.refresh_from_db()
+        return req
+
+    return _serialised(write)
+
+
+def may_decide_credit(actor, req: CreditRequest) -> bool:
+    """Whether the page should offer approve/decline: a pending request, staff in scope, not their own."""
+    from gongzhi.core.duties import is_self
+
+    return (req.state == CreditRequestState.PENDING and scopes.can(actor, "timebank.manage", req.person)
+            and not is_self(actor, req.person, req.requested_by))
+
+
+def approve_credit(*, actor, request) -> CreditRequest:
+    """A second staff member (not the requester, not the beneficiary) approves: the credit is posted."""
+    return _decide_credit(actor, request, state=CreditRequestState.APPROVED)
+
+
+def decline_credit(*, actor, request, reason) -> CreditRequest:
+    """A second staff member declines a pending credit, giving the reason; nothing is posted."""
+    reason = _text(reason, field_label=_("驳回原因"), max_len=MEMO_MAX, required=True)
+    return _decide_credit(actor, request, state=CreditRequestState.DECLINED, reason=reason)
 
 
 def balance(person) -> Decimal:
@@ -321,6 +414,7 @@ def reverse(*, actor, transaction, reason) -> TimeTransaction:  # noqa: A002 - t
     if not people or not all(scopes.can(actor, "timebank.manage", p) for p in people):
         if not (actor is not None and getattr(actor, "is_superuser", False)):
             raise PermissionDenied("forbidden", _("您没有权限执行此操作。"), {"action": "timebank.manage"})
+    refuse_self(actor, *people, message=self_credit_message())
     if original.kind == TxnKind.REVERSAL:
         raise ValidationFailed("reversal_of_reversal", _("冲正交易不能再被冲正，如需更正请重新入账。"))
 
@@ -382,7 +476,10 @@ def link_family(*, actor, person, relative, relation) -> FamilyLink:
     """A community worker records two people as family (timebank.manage over `person`)."""
     person = _person(person, label=_("人员"))
     relative = _person(relative, label=_("家庭成员"))
+    # Both people: a worker of one community must not tie in someone of another to receive credits.
     scopes.require(actor, "timebank.manage", person)
+    scopes.require(actor, "timebank.manage", relative)
+    refuse_self(actor, person, relative, message=_("不能为本人登记家庭成员，请由其他工作人员办理。"))
     relation = _text(relation, field_label=_("关系"), max_len=RELATION_MAX, required=True)
     if person.pk == relative.pk:
         raise ValidationFailed("same_person", _("不能把本人登记为自己的家庭成员。"))
@@ -405,14 +502,14 @@ def link_family(*, actor, person, relative, relation) -> FamilyLink:
 
 
 def unlink_family(*, actor, link) -> None:
-    """Remove a family link recorded by mistake (timebank.manage over either person). Past
+    """Remove a family link recorded by mistake (timebank.manage over both people). Past
     transfers stay in the ledger; only future transfers between the two are refused."""
     pk = link.pk if isinstance(link, FamilyLink) else _int_or_none(link)
     found = FamilyLink.objects.filter(pk=pk).select_related("person_a", "person_b").first()
     if found is None:
         raise NotFound("link_not_found", _("未找到该家庭成员登记。"))
-    if not (scopes.can(actor, "timebank.manage", found.person_a) or scopes.can(actor, "timebank.manage",
-                                                                               found.person_b)):
+    if not (scopes.can(actor, "timebank.manage", found.person_a)
+            and scopes.can(actor, "timebank.manage", found.person_b)):
         raise PermissionDenied("forbidden", _("您没有权限执行此操作。"), {"action": "timebank.manage"})
 
     def write():

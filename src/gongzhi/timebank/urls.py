@@ -17,4 +17,7 @@ urlpatterns = [
     path("accounts/<int:pk>/family/<int:link_id>/delete/", views.account_unlink, name="account_unlink"),
     path("accounts/<int:pk>/reverse/<int:txn_id>/", views.account_reverse, name="account_reverse"),
     path("ledger/", views.ledger, name="ledger"),
+    path("requests/", views.credit_requests, name="requests"),
+    path("requests/<int:pk>/approve/", views.credit_request_approve, name="request_approve"),
+    path("requests/<int:pk>/decline/", views.credit_request_decline, name="request_decline"),
 ]

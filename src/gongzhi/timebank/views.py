@@ -19,6 +19,7 @@ from gongzhi.core import scopes
 from gongzhi.core.errors import GongzhiError
 
 from . import present, selectors, services
+from .models import CreditRequest
 
 PAGE_SIZE = 20
 
@@ -114,6 +115,7 @@ def _account_page(request, pk, *, status=200, error=None, form=None, posted=None
     acc = selectors.account_for_staff(request.user, pk)
     can_manage = scopes.can(request.user, "timebank.manage", acc)
     ctx = {"acc": acc, "can_manage": can_manage, "links": services.family_links(acc.person),
+           "second_approval": services.second_approval_hours(),
            "error": error, "error_form": form, "posted": posted or {}, **_statement_context(request, acc)}
     return render(request, "timebank/account.html", ctx, status=status)
 
@@ -149,6 +151,12 @@ def account_reverse(request, pk: int, txn_id: int):
                        lambda t: _("已冲正第 %(n)s 笔交易。") % {"n": t.reverses_id})
 
 
+def _credit_done(out) -> str:
+    if isinstance(out, CreditRequest):
+        return _("%(h)s 小时超过单次直接入账上限，已提交，待另一位工作人员复核后入账。") % {"h": out.hours}
+    return _("已入账 %(h)s 小时。") % {"h": out.hours}
+
+
 @login_required
 @require_POST
 def account_credit(request, pk: int):
@@ -156,7 +164,47 @@ def account_credit(request, pk: int):
                        lambda acc: services.manual_credit(actor=request.user, person=acc.person,
                                                           hours=request.POST.get("hours"),
                                                           reason=request.POST.get("reason", "")),
-                       lambda t: _("已入账 %(h)s 小时。") % {"h": t.hours})
+                       _credit_done)
+
+
+def _requests_page(request, *, status=200, error=None, error_id=None):
+    scopes.require(request.user, "timebank.view")
+    show = request.GET.get("state", "pending")
+    qs = selectors.credit_requests_in_scope(request.user, state="" if show == "all" else show)
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    rows = [(r, services.may_decide_credit(request.user, r)) for r in page.object_list]
+    return render(request, "timebank/requests.html", {"page": page, "rows": rows, "show": show, "error": error,
+                                                      "error_id": error_id}, status=status)
+
+
+@login_required
+def credit_requests(request):
+    return _requests_page(request)
+
+
+def _decide_post(request, pk, do, done):
+    selectors.credit_request_get_for(request.user, pk)
+    try:
+        req = do()
+    except GongzhiError as exc:
+        return _requests_page(request, status=exc.status, error=exc.message, error_id=int(pk))
+    messages.success(request, done(req))
+    return redirect("timebank:requests")
+
+
+@login_required
+@require_POST
+def credit_request_approve(request, pk: int):
+    return _decide_post(request, pk, lambda: services.approve_credit(actor=request.user, request=pk),
+                        lambda r: _("已复核，%(h)s 小时已入账。") % {"h": r.hours})
+
+
+@login_required
+@require_POST
+def credit_request_decline(request, pk: int):
+    return _decide_post(request, pk, lambda: services.decline_credit(actor=request.user, request=pk,
+                                                                     reason=request.POST.get("reason", "")),
+                        lambda r: _("已驳回该入账申请。"))
 
 
 @login_required

@@ -20,6 +20,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from gongzhi.core import audit, scopes
+from gongzhi.core.duties import refuse_self
 from gongzhi.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from gongzhi.core.text import checked_text, clean_text
 from gongzhi.core.transactions import serialised
@@ -243,6 +244,7 @@ def _decide(*, actor, report, version, state, reason=""):
     def write():
         r = _locked(DualReport, _pk(report), version)
         scopes.require(actor, MANAGE, r)
+        refuse_self(actor, r.submitted_by_id, r.person, message=_("不能审核自己提交的报到，请由其他工作人员审核。"))
         if r.state != ReportState.PENDING:
             raise Conflict("not_pending", _("该报到已处理（%(s)s），不能再审核。") % {"s": r.get_state_display()})
         now = timezone.now()
@@ -834,6 +836,8 @@ def attendance_mark(*, actor, signup, direction) -> SignUp:
         a = Activity.objects.select_for_update(of=("self",)).get(pk=row.activity_id)
         if not can_organise(actor, a):
             raise PermissionDenied("forbidden", _("只有活动的组织者可以代为签到、签退。"))
+        # Marking by hand is the organiser's power; for their own sign-up they scan the code like everyone.
+        refuse_self(actor, row.person, message=_("不能为自己代签到、签退，请扫码签到或由其他组织者办理。"))
         s = SignUp.objects.select_for_update(of=("self",)).get(pk=row.pk)
         _check_attendable(a, s)
         return (_do_check_in if direction == "in" else _do_check_out)(actor, a, s)
