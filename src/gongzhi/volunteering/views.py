@@ -166,8 +166,10 @@ def signup_cancel(request, pk, signup_id):
 def attendance_mark(request, pk, signup_id, direction):
     s = _run(request, lambda: services.attendance_mark(actor=request.user, signup=signup_id, direction=direction),
              None, None)
-    if s is not None:
-        messages.success(request, _("已代为签到。") if direction == "in" else services.credit_note(s, by_hand=True))
+    if s is not None and direction == "in":
+        messages.success(request, _("已代为签到。"))
+    elif s is not None:  # a stay too short to credit is a warning, not a success
+        (messages.success if s.hours_credited else messages.warning)(request, services.credit_note(s, by_hand=True))
     return redirect(_detail(pk))
 
 
