@@ -35,6 +35,13 @@ def _client_login_through_axes():
         yield
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Every test folder hashes passwords with the fast MD5 hasher (the production one spends seconds
+    per user on purpose); a folder's own fixture of this name does the same."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def tree(db):
     from tests.factories import place_tree

@@ -171,6 +171,8 @@ AGREEMENT_REMINDER_DAYS = int(os.environ.get("GONGZHI_AGREEMENT_REMINDER_DAYS", 
 UNMASK_PER_HOUR = int(os.environ.get("GONGZHI_UNMASK_PER_HOUR", "30"))
 # Time bank: a manual credit above this many hours waits for a second staff member to approve it.
 TIMEBANK_SECOND_APPROVAL_HOURS = os.environ.get("GONGZHI_TIMEBANK_SECOND_APPROVAL_HOURS", "8")
+# Volunteering: a stay at an activity shorter than this many minutes credits no hours.
+VOLUNTEER_MIN_STAY_MINUTES = os.environ.get("GONGZHI_VOLUNTEER_MIN_STAY_MINUTES", "15")
 
 # Duplicate suggestions: same category within this many metres and days. Hotspots (未诉先办):
 # at least MIN_COUNT appeals of one category within RADIUS_M of a centre and within DAYS.

@@ -7,11 +7,13 @@ import datetime as dt
 from types import SimpleNamespace
 
 import pytest
+from django.db.models import F
 from django.utils import timezone
 
 from gongzhi.accounts.models import ApiToken
 from gongzhi.org.models import Organization, PartyMembership, Person
 from gongzhi.volunteering import services
+from gongzhi.volunteering.models import Activity, SignUp
 from tests.factories import user
 
 
@@ -57,3 +59,14 @@ def activity(w, *, capacity=2, start_in=dt.timedelta(minutes=-10), length=dt.tim
 def bearer(u) -> dict:
     _tok, key = ApiToken.issue(u)
     return {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+
+
+def later(a, by: dt.timedelta):
+    """Time passes: the activity and its sign-ups' times move `by` into the past, as if the clock had
+    moved on `by` (tests do not wait hours for a check-out). Returns the activity, refreshed."""
+    Activity.objects.filter(pk=a.pk).update(starts_at=F("starts_at") - by, ends_at=F("ends_at") - by)
+    SignUp.objects.filter(activity=a).update(queued_at=F("queued_at") - by, checked_in_at=F("checked_in_at") - by,
+                                             checked_out_at=F("checked_out_at") - by)
+    a.refresh_from_db()
+    return a
+

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from gongzhi.volunteering.models import Activity, DualReport, SignUp
 
-from .conftest import activity, bearer
+from .conftest import activity, bearer, later
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/volunteering"
@@ -59,7 +59,7 @@ def test_teams_over_the_api(world):
 
 
 def test_activity_flow_and_bad_input_over_the_api(world):
-    starts = timezone.localtime() - dt.timedelta(minutes=5)
+    starts = timezone.localtime() + dt.timedelta(minutes=5)
     body = {"title": "义务理发", "community_id": world.beining.pk, "venue": "活动室",
             "starts_at": starts.strftime("%Y-%m-%dT%H:%M"), "ends_at": (starts + dt.timedelta(hours=2)).isoformat(),
             "capacity": 1, "hours": -2, "publish": True}
@@ -82,8 +82,10 @@ def test_activity_flow_and_bad_input_over_the_api(world):
     assert r.status_code == 400 and r.json()["error"]["message"] == "请先签到，再签退。"
     assert post(world.m1, f"{API}/checkin", {"code": "WRONG1"}).json()["error"]["code"] == "wrong_code"
     assert post(world.m1, f"{API}/checkin", {"code": a["code"]}).status_code == 200
+    later(Activity.objects.get(pk=a["id"]), dt.timedelta(hours=2, minutes=10))  # there from before the start until after the end
     r = post(world.m1, f"{API}/checkout", {"code": a["code"]})
     assert r.status_code == 200 and r.json()["hours_credited"] == "2.0"
+    assert r.json()["credit_note"] == "签退成功：义务理发，2.0 小时已计入您的时间银行。"
     assert post(world.m1, f"{API}/checkout", {"code": a["code"]}).status_code == 409
     att = get(world.cw, f"{API}/activities/{a['id']}/attendance").json()["items"]
     assert [x["name"] for x in att] == ["张党员", "王党员"]
@@ -132,9 +134,10 @@ def test_activity_patch_and_draft_visibility_over_the_api(world):
 
 
 def test_organiser_marks_attendance_over_the_api(world):
-    a = activity(world)
+    a = activity(world, start_in=dt.timedelta(minutes=5))
     s = post(world.m1, f"{API}/activities/{a.pk}/signup").json()
     assert post(world.m2, f"{API}/signups/{s['id']}/checkin").status_code == 403
     assert post(world.cw, f"{API}/signups/{s['id']}/sideways").status_code == 404
     assert post(world.cw, f"{API}/signups/{s['id']}/checkin").json()["checked_in_at"]
+    later(a, dt.timedelta(hours=2, minutes=10))
     assert post(world.cw, f"{API}/signups/{s['id']}/checkout").json()["hours_credited"] == "2.0"

@@ -1,6 +1,8 @@
 """No staff power for oneself in volunteering: an organiser does not mark their own attendance (which
 credits hours), a community worker does not approve their own dual report. API and pages."""
 
+import datetime as dt
+
 import pytest
 from django.test import Client
 
@@ -9,7 +11,7 @@ from gongzhi.timebank import services as tb
 from gongzhi.volunteering import services
 from gongzhi.volunteering.models import DualReport, SignUp
 from tests.factories import user
-from tests.volunteering.conftest import activity, bearer
+from tests.volunteering.conftest import activity, bearer, later
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +26,7 @@ def cwm(world):
 
 
 def test_organiser_cannot_check_themself_out_by_hand(world, cwm):
-    a = activity(world)
+    a = activity(world, start_in=dt.timedelta(minutes=5))
     mine = services.signup_create(actor=cwm, activity=a)
     r = Client().post(f"/api/v1/volunteering/signups/{mine.pk}/checkin", content_type="application/json",
                       **bearer(cwm))
@@ -36,6 +38,7 @@ def test_organiser_cannot_check_themself_out_by_hand(world, cwm):
     assert SignUp.objects.get(pk=mine.pk).checked_in_at is None and tb.balance(cwm.person) == 0
     # The code at the venue still works for them, like for everyone; and for others the hand marking.
     services.check_in(actor=cwm, code=a.code)
+    later(a, dt.timedelta(hours=2, minutes=10))
     services.check_out(actor=cwm, code=a.code)
     assert tb.balance(cwm.person) == 2
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from gongzhi.volunteering import services
 from gongzhi.volunteering.models import Activity, DualReport, SignUp, Team
 
-from .conftest import activity
+from .conftest import activity, later
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,8 @@ def test_calendar_detail_signup_and_checkin_pages(world):
     r = m1.post("/volunteering/checkin/", {"code": "ZZZZZZ"})
     assert r.status_code == 400 and "签到码不正确" in r.content.decode()
     assert "签到成功" in m1.post("/volunteering/checkin/", {"code": a.code}).content.decode()
-    assert "签退成功" in m1.post("/volunteering/checkin/", {"code": a.code}).content.decode()
+    # Checked out seconds later: nothing credited, and the page says why.
+    assert "在场时间不足 15 分钟" in m1.post("/volunteering/checkin/", {"code": a.code}).content.decode()
     assert m1.get(f"/volunteering/checkin/?code={a.code}").status_code == 200
 
 
@@ -94,9 +95,10 @@ def test_register_page_and_records(world):
     x = cw.get("/volunteering/reports/?kind=member&export=xlsx")
     assert x.status_code == 200 and x["Content-Type"].startswith("application/vnd.openxml")
     assert "张党员" not in login(world.cw_x).get("/volunteering/reports/").content.decode()
-    a = activity(world)
+    a = activity(world, start_in=dt.timedelta(minutes=5))
     services.signup_create(actor=world.m1, activity=a)
     services.check_in(actor=world.m1, code=a.code)
+    later(a, dt.timedelta(hours=2, minutes=10))
     services.check_out(actor=world.m1, code=a.code)
     page = cw.get(f"/volunteering/records/{world.unit.pk}/").content.decode()
     assert "南宁供电局" in page and "清理楼道小广告" in page and "@media print" in page
@@ -120,13 +122,14 @@ def test_organiser_edits_the_activity_on_its_page(world):
 
 
 def test_organiser_marks_attendance_on_the_page(world):
-    a = activity(world)
+    a = activity(world, start_in=dt.timedelta(minutes=5))
     s = services.signup_create(actor=world.m1, activity=a)
     c = login(world.cw)
     assert "代签" in c.get(f"/volunteering/activities/{a.pk}/").content.decode()
     c.post(f"/volunteering/activities/{a.pk}/signups/{s.pk}/check-in/")
+    later(a, dt.timedelta(hours=2, minutes=10))
     r = c.post(f"/volunteering/activities/{a.pk}/signups/{s.pk}/check-out/", follow=True)
-    assert "已代为签退" in r.content.decode()
+    assert "已代为签退：张党员，2.0 小时已计入时间银行。" in r.content.decode()
     assert SignUp.objects.get(pk=s.pk).hours_credited == 2
     r = login(world.m2).post(f"/volunteering/activities/{a.pk}/signups/{s.pk}/check-in/", follow=True)
     assert "只有活动的组织者" in r.content.decode()

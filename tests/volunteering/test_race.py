@@ -4,6 +4,7 @@ Real transactions, one connection per thread (the activity row is locked with SE
 on PostgreSQL; on SQLite the IMMEDIATE transaction queues writers at BEGIN).
 """
 
+import datetime as dt
 import threading
 from decimal import Decimal
 
@@ -16,7 +17,7 @@ from gongzhi.volunteering import services
 from gongzhi.volunteering.models import DualReport, SignUp, SignUpState
 from tests.race import assert_reported, join_all
 
-from .conftest import activity, member
+from .conftest import activity, later, member
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -52,9 +53,10 @@ def test_concurrent_signups_for_the_last_places_never_exceed_capacity(world):
 
 
 def test_concurrent_checkouts_credit_the_hours_once(world):
-    a = activity(world, capacity=2)
+    a = activity(world, capacity=2, start_in=dt.timedelta(minutes=5))
     services.signup_create(actor=world.m1, activity=a)
     services.check_in(actor=world.m1, code=a.code)
+    later(a, dt.timedelta(hours=2, minutes=10))  # a whole stay: the activity's 2 hours
     results = _run_all([lambda: services.check_out(actor=world.m1, code=a.code) for _ in range(3)])
     ok = [r for r in results.values() if isinstance(r, SignUp)]
     assert len(ok) == 1, results

@@ -13,7 +13,9 @@ from gongzhi.timebank import services as tb
 from gongzhi.volunteering import selectors, services
 from gongzhi.volunteering.models import Activity, DualReport, ReportState, SignUp, SignUpState, Team
 
-from .conftest import activity
+from .conftest import activity, later
+
+SOON = dt.timedelta(minutes=5)  # check-in opens 30 minutes before the start
 
 pytestmark = pytest.mark.django_db
 
@@ -166,7 +168,7 @@ def test_draft_and_closed_activities_take_no_signups(world):
 # ---- check-in, check-out and hours ----
 
 def test_check_in_and_out_credit_hours_once(world):
-    a = activity(world, capacity=1)
+    a = activity(world, capacity=1, start_in=SOON)
     services.signup_create(actor=world.m1, activity=a)
     services.signup_create(actor=world.m2, activity=a)
     with pytest.raises(ValidationFailed) as e:
@@ -185,6 +187,7 @@ def test_check_in_and_out_credit_hours_once(world):
         services.check_in(actor=world.m1, code=a.code)
     with pytest.raises(Conflict):
         services.signup_cancel(actor=world.m1, signup=s)
+    later(a, dt.timedelta(hours=2, minutes=10))  # there from before the start until the end: the activity's 2 hours
     direction, s = services.attendance_scan(actor=world.m1, code=a.code)
     assert direction == "out" and s.hours_credited == Decimal("2.0")
     assert tb.balance(world.m1.person) == Decimal("2")
@@ -209,10 +212,11 @@ def test_check_in_outside_the_window_is_refused(world):
 
 def test_finish_and_summaries(world):
     team = Team.objects.create(community=world.beining, name="供电队", unit=world.unit)
-    a = activity(world, organiser_kind="team", team=team, capacity=3)
+    a = activity(world, organiser_kind="team", team=team, capacity=3, start_in=SOON)
     services.report_approve(actor=world.cw, report=services.report_submit(actor=world.m1, kind="member"), version=1)
     services.signup_create(actor=world.m1, activity=a)
     services.check_in(actor=world.m1, code=a.code)
+    a = later(a, dt.timedelta(hours=2, minutes=10))
     services.check_out(actor=world.m1, code=a.code)
     with pytest.raises(ValidationFailed):
         services.activity_finish(actor=world.cw, activity=a, version=a.version, summary="好", beneficiaries=-3)
@@ -310,9 +314,10 @@ def test_member_record_adds_the_projects_from_the_lists_app(world, monkeypatch):
 
     year = timezone.localdate().year
     services.report_approve(actor=world.cw, report=services.report_submit(actor=world.m1, kind="member"), version=1)
-    a = activity(world)
+    a = activity(world, start_in=SOON)
     services.signup_create(actor=world.m1, activity=a)
     services.check_in(actor=world.m1, code=a.code)
+    later(a, dt.timedelta(hours=2, minutes=10))
     services.check_out(actor=world.m1, code=a.code)
     seen = {}
 
@@ -328,7 +333,7 @@ def test_member_record_adds_the_projects_from_the_lists_app(world, monkeypatch):
 
 
 def test_organiser_checks_people_in_and_out_by_hand(world):
-    a = activity(world, capacity=1)
+    a = activity(world, capacity=1, start_in=SOON)
     s1 = services.signup_create(actor=world.m1, activity=a)
     s2 = services.signup_create(actor=world.m2, activity=a)
     with pytest.raises(PermissionDenied):
@@ -338,6 +343,7 @@ def test_organiser_checks_people_in_and_out_by_hand(world):
     with pytest.raises(ValidationFailed):
         services.attendance_mark(actor=world.cw, signup=s1, direction="out")  # not checked in
     services.attendance_mark(actor=world.cw, signup=s1, direction="in")
+    later(a, dt.timedelta(hours=2, minutes=10))
     s = services.attendance_mark(actor=world.cw, signup=s1, direction="out")
     assert s.hours_credited == Decimal("2.0") and tb.balance(world.m1.person) == Decimal("2")
     with pytest.raises(Conflict):

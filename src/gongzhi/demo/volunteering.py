@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from django.contrib.auth import get_user_model
+from django.db.models import F
 from django.utils import timezone
 
 from gongzhi.demo import plan
@@ -83,8 +84,9 @@ def seed_volunteering(*, today: dt.date | None = None, log: Callable[[str], None
         starts = timezone.make_aware(dt.datetime.combine(day, dt.time(hour)))
         ends = starts + dt.timedelta(hours=length)
         if past:
-            # Held now through the services (sign-up, check-in/out, finish), then dated back.
-            starts, ends = now - dt.timedelta(minutes=5), now + dt.timedelta(hours=length)
+            # Held now through the services (sign-up, check-in/out, finish), then dated back: it starts
+            # in a minute, so the member's check-in comes before the start.
+            starts, ends = now + dt.timedelta(minutes=1), now + dt.timedelta(minutes=1, hours=length)
         a = services.activity_create(actor=cw, title=title, community=community, venue=venue, starts_at=starts,
                                      ends_at=ends, capacity=capacity, hours=length, organiser_kind="team",
                                      team=teams[team_name], publish=True)
@@ -99,6 +101,11 @@ def seed_volunteering(*, today: dt.date | None = None, log: Callable[[str], None
         if past:
             if member_person is not None:
                 services.check_in(actor=member, code=a.code)
+                # The member stays throughout: the clock is moved on past the end before they check out.
+                gone = dt.timedelta(minutes=2, hours=length)
+                Activity.objects.filter(pk=a.pk).update(starts_at=a.starts_at - gone, ends_at=a.ends_at - gone)
+                SignUp.objects.filter(activity=a, person=member_person).update(
+                    checked_in_at=F("checked_in_at") - gone)
                 services.check_out(actor=member, code=a.code)
                 made["attendance"] += 1
             a.refresh_from_db()

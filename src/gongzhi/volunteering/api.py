@@ -38,7 +38,9 @@ def signup_out(s) -> dict:
     return {"id": s.id, "activity_id": s.activity_id, "person_id": s.person_id, "state": s.state,
             "wait_position": selectors.wait_position(s), "checked_in_at": _t(s.checked_in_at),
             "checked_out_at": _t(s.checked_out_at),
-            "hours_credited": str(s.hours_credited) if s.hours_credited is not None else None}
+            "hours_credited": str(s.hours_credited) if s.hours_credited is not None else None,
+            # After check-out: the hours credited, or why none were (a stay below the minimum).
+            "credit_note": services.credit_note(s) or None}
 
 
 def activity_out(user, a, *, detail=False) -> dict:

@@ -4,15 +4,18 @@ One function per use case, keyword-only, each taking `actor`, each one transacti
 here (pages and the API both call in): bad input is a ValidationFailed (400) and changes nothing,
 a stale version or a lost race a Conflict (409), no permission a PermissionDenied (403). Sign-ups
 lock the activity row, so concurrent sign-ups queue and never put more people in than it holds;
-check-out locks the sign-up row, so hours are credited once.
+check-out locks the sign-up row, so hours are credited once. The hours a stay earns come from one
+rule, `credited_hours` (check-out by code, by the organiser's hand, and at the end of the activity).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import secrets
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -49,6 +52,9 @@ CAPACITY_MAX = 10000
 BENEFICIARIES_MAX = 1_000_000
 # Check-in and check-out are accepted from this long before the start until this long after the end.
 GRACE = dt.timedelta(minutes=30)
+# Presence is credited in whole tenths of an hour (6 minutes), rounded down.
+CREDIT_STEP = dt.timedelta(minutes=6)
+MIN_STAY_DEFAULT_MINUTES = 15
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 MANAGE = "volunteer.manage"
 ORGANISE = "volunteer.organise"
@@ -615,6 +621,8 @@ def activity_cancel(*, actor, activity, version, reason) -> Activity:
 
 
 def activity_finish(*, actor, activity, version, summary, beneficiaries) -> Activity:
+    """End a published activity; anyone still checked in is checked out at this moment and credited
+    by `credited_hours` (clipped to the activity's end)."""
     _require_login(actor)
     summary = _text(summary, field_label=_("活动总结"), max_len=TEXT_MAX)
     beneficiaries = _int(beneficiaries, field_label=_("服务人数"), minimum=0, maximum=BENEFICIARIES_MAX)
@@ -627,11 +635,17 @@ def activity_finish(*, actor, activity, version, summary, beneficiaries) -> Acti
         now = timezone.now()
         if now < a.starts_at:
             raise ValidationFailed("not_started", _("活动还没开始，不能结束。"))
+        # Whoever is still checked in is checked out now, by the same rule as everyone else.
+        present = list(SignUp.objects.select_for_update(of=("self",)).select_related("person")
+                       .filter(activity=a, checked_in_at__isnull=False, checked_out_at__isnull=True))
+        for s in present:
+            _do_check_out(actor, a, s, at=now)
         Activity.objects.filter(pk=a.pk).update(state=ActivityState.FINISHED, summary=summary, code="",
                                                 beneficiaries=beneficiaries, finished_at=now,
                                                 version=F("version") + 1)
         audit.record(actor, "volunteering.activity_finish", a, before={"state": a.state},
-                     after={"state": ActivityState.FINISHED, "beneficiaries": beneficiaries})
+                     after={"state": ActivityState.FINISHED, "beneficiaries": beneficiaries,
+                            "checked_out": len(present)})
         a.refresh_from_db()
         return a
 
@@ -794,21 +808,77 @@ def _do_check_in(actor, a: Activity, s: SignUp) -> SignUp:
     return s
 
 
-def _do_check_out(actor, a: Activity, s: SignUp) -> SignUp:
-    """Check out and credit the activity's hours to the member's time bank, in the caller's transaction."""
+def min_stay() -> dt.timedelta:
+    """The shortest stay that earns hours: GONGZHI_VOLUNTEER_MIN_STAY_MINUTES (default 15); a value
+    that is not a whole number of minutes ≥ 0 falls back to the default."""
+    raw = str(getattr(settings, "VOLUNTEER_MIN_STAY_MINUTES", MIN_STAY_DEFAULT_MINUTES)).strip()
+    minutes = int(raw) if raw.isdigit() else MIN_STAY_DEFAULT_MINUTES
+    return dt.timedelta(minutes=minutes)
+
+
+def _min_stay_for(a: Activity) -> dt.timedelta:
+    """At least one credit step (a shorter stay would round to 0 h), at most the activity's length
+    (else nobody could earn the hours of an activity shorter than the minimum)."""
+    return min(max(min_stay(), CREDIT_STEP), a.ends_at - a.starts_at)
+
+
+def credited_hours(a: Activity, checked_in_at: dt.datetime, checked_out_at: dt.datetime) -> Decimal:
+    """The hours a stay at activity `a` earns in the time bank; the one rule for every check-out.
+
+    - Presence is the time actually there, clipped to the activity's times:
+      min(check-out, end) − max(check-in, start); nothing if that is not positive.
+    - A stay shorter than the minimum stay (GONGZHI_VOLUNTEER_MIN_STAY_MINUTES, default 15 minutes;
+      for an activity shorter than that, its whole length) earns nothing: Decimal("0").
+    - Otherwise presence is rounded DOWN to a tenth of an hour (whole 6 minutes: 44 min → 0.7 h,
+      2 h 05 min → 2.0 h), and never more than the activity's own hours (the organiser's stated credit).
+    - A stay spanning the whole activity earns exactly the activity's hours.
+    """
+    start, end = max(checked_in_at, a.starts_at), min(checked_out_at, a.ends_at)
+    present = end - start
+    if present <= dt.timedelta(0) or present < _min_stay_for(a):
+        return Decimal("0")
+    if start == a.starts_at and end == a.ends_at:
+        return a.hours
+    tenths = present // CREDIT_STEP
+    return min(Decimal(tenths) / 10, a.hours).quantize(Decimal("0.1"))
+
+
+def credit_note(s: SignUp, *, by_hand: bool = False) -> str:
+    """What a check-out credited, in words: the hours, or that the stay was below the minimum and
+    earned none. `by_hand`: the organiser's phrasing, naming the volunteer."""
+    if s.checked_out_at is None:
+        return ""
+    a = s.activity
+    if s.hours_credited:
+        if by_hand:
+            return _("已代为签退：%(p)s，%(h)s 小时已计入时间银行。") % {"p": s.person.name, "h": s.hours_credited}
+        return _("签退成功：%(t)s，%(h)s 小时已计入您的时间银行。") % {"t": a.title, "h": s.hours_credited}
+    minutes = math.ceil(_min_stay_for(a).total_seconds() / 60)
+    if by_hand:
+        return _("已代为签退：%(p)s。在场时间不足 %(m)d 分钟，本次不计入时间银行。") % {"p": s.person.name, "m": minutes}
+    return _("已签退：%(t)s。在场时间不足 %(m)d 分钟，本次不计入时间银行。") % {"t": a.title, "m": minutes}
+
+
+def _do_check_out(actor, a: Activity, s: SignUp, at: dt.datetime | None = None) -> SignUp:
+    """Check out (at `at`, default now) and credit the hours the stay earns (`credited_hours`) to the
+    member's time bank, in the caller's transaction. A stay too short to credit is checked out with
+    no hours (hours_credited stays empty)."""
     if s.checked_in_at is None:
         raise ValidationFailed("not_checked_in", _("请先签到，再签退。"))
     if s.checked_out_at is not None:
-        raise Conflict("already_checked_out", _("已经签退过了，时长已计入时间银行。"))
+        raise Conflict("already_checked_out", _("已经签退过了。"))
+    at = at or timezone.now()
+    hours = credited_hours(a, s.checked_in_at, at)
     if SignUp.objects.filter(pk=s.pk, checked_out_at__isnull=True).update(
-            checked_out_at=timezone.now(), hours_credited=a.hours, version=F("version") + 1) != 1:
-        raise Conflict("already_checked_out", _("已经签退过了，时长已计入时间银行。"))  # pragma: no cover
-    from gongzhi.timebank import services as tb
+            checked_out_at=at, hours_credited=hours or None, version=F("version") + 1) != 1:
+        raise Conflict("already_checked_out", _("已经签退过了。"))  # pragma: no cover
+    if hours:
+        from gongzhi.timebank import services as tb
 
-    tb.credit_hours(person=s.person, hours=a.hours, source="activity", source_ref=f"{a.pk}:{s.person_id}",
-                    memo=a.title, actor=actor)
+        tb.credit_hours(person=s.person, hours=hours, source="activity", source_ref=f"{a.pk}:{s.person_id}",
+                        memo=a.title, actor=actor)
     audit.record(actor, "volunteering.check_out", s, after={"activity": a.title, "person": s.person_id,
-                                                            "hours": str(a.hours)})
+                                                            "hours": str(hours)})
     s.refresh_from_db()
     return s
 
@@ -819,7 +889,8 @@ def check_in(*, actor, code) -> SignUp:
 
 
 def check_out(*, actor, code) -> SignUp:
-    """A checked-in member checks out with the code; the activity's hours go to their time bank."""
+    """A checked-in member checks out with the code; the hours the stay earns (`credited_hours`) go to
+    their time bank."""
     return _serialised(lambda: _do_check_out(actor, *_attendance_row(actor, code)))
 
 

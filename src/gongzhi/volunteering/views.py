@@ -164,9 +164,12 @@ def signup_cancel(request, pk, signup_id):
 @login_required
 @require_POST
 def attendance_mark(request, pk, signup_id, direction):
-    ok = _("已代为签到。") if direction == "in" else _("已代为签退，时长已计入时间银行。")
-    _run(request, lambda: services.attendance_mark(actor=request.user, signup=signup_id, direction=direction), ok,
-         None)
+    s = _run(request, lambda: services.attendance_mark(actor=request.user, signup=signup_id, direction=direction),
+             None, None)
+    if s is not None and direction == "in":
+        messages.success(request, _("已代为签到。"))
+    elif s is not None:  # a stay too short to credit is a warning, not a success
+        (messages.success if s.hours_credited else messages.warning)(request, services.credit_note(s, by_hand=True))
     return redirect(_detail(pk))
 
 
@@ -226,7 +229,8 @@ def checkin(request):
         except GongzhiError as exc:
             error, status = exc.message, exc.status
         else:
-            result = {"direction": direction, "signup": s, "activity": s.activity}
+            result = {"direction": direction, "signup": s, "activity": s.activity,
+                      "note": services.credit_note(s)}
     return render(request, "volunteering/checkin.html", {"code": code, "result": result, "error": error},
                   status=status)
 
