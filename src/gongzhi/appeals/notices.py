@@ -9,6 +9,7 @@ when its cause committed. Who hears:
             order, its organisation and the street that summoned it. When the sweep escalates the
             appeal at once, the level above hears of it as its new assignment instead.
   result    the reporter: resolved, rejected (with the reason), merged, closed (by hand or by the sweep)
+  comment   the owner, when anyone else comments (comments.py); the reporter, when staff do
   progress  the reporter: accepted (by which level), handed on or escalated (to which level),
             whistled (which departments), reopened
   rating    the owner when the reporter rates; the organisation when the street rates its work order
@@ -44,6 +45,7 @@ from .workflow import (
 )
 
 ORG_ROLES = ("department_handler", "unit_liaison")
+COMMENT = "comment"  # the timeline event of a comment (comments.py)
 
 
 def on_event(appeal, event, *, changes=None, work_order=None, work_order_changes=None) -> None:
@@ -223,6 +225,21 @@ def _reporter_step(appeal, event, changes, work_order):
            exclude=actor, now=event.at)
 
 
+def _commented(appeal, event, changes, work_order):
+    """A comment (comments.py): the owner hears of it, and the reporter of one from staff. The text
+    is not copied (it may hold what the reporter wrote about themself): the link leads to it."""
+    by_reporter = appeal.reporter_id is not None and event.actor_id == appeal.reporter_id
+    if appeal.owner_id:
+        _send([appeal.owner], Kind.COMMENT, appeal, event,
+              title=Msg(N_("诉求有新的补充说明：%(number)s %(title)s"), number=appeal.number, title=appeal.title),
+              body=Msg(N_("反映人补充了说明，请在办理过程中查看。") if by_reporter
+                       else N_("办理人员补充了说明，请在办理过程中查看。")))
+    if appeal.reporter_id is not None and not by_reporter and appeal.reporter_id != appeal.owner_id:
+        _send([appeal.reporter], Kind.COMMENT, appeal, event,
+              title=Msg(N_("您反映的诉求有新的说明：%(number)s %(title)s"), number=appeal.number, title=appeal.title),
+              body=Msg(N_("办理人员补充了说明，请在办理过程中查看。")))
+
+
 def _rated(appeal, event, changes, work_order):
     data = event.data or {}
     sat = data.get("satisfaction")
@@ -321,6 +338,7 @@ _HANDLERS = {
     SUMMONS_EVENTS[SummonsAction.CANCEL]: _wo_progress,
     OVERDUE: _warning,
     DUE_SOON: _warning,
+    COMMENT: _commented,
 }
 
 # The reporter's side of the same events (beside the staff's): steps, not results.

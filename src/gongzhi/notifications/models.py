@@ -20,6 +20,7 @@ class Kind(models.TextChoices):
     OVERDUE = "overdue", _("已超时")
     RESULT = "result", _("办理结果")
     PROGRESS = "progress", _("办理进展")
+    COMMENT = "comment", _("补充说明")
     RATING = "rating", _("评价")
 
 
