@@ -254,8 +254,10 @@ def test_dispatch_notifies_the_taker_and_done_notifies_the_requester(city):
     assert note.kind == "assigned" and note.link == f"/lists/projects/{p.number}/"
     services.project_accept(actor=city.liaison, project=p)
     services.project_done(actor=city.liaison, project=p, beneficiaries_served=1, hours=1, summary="ok")
-    note = Notification.objects.get(recipient=city.jumin)
-    assert note.kind == "result" and note.link == f"/lists/needs/{n.number}/"
+    # The requester hears of each step of the wish: dispatched, accepted, done (the last asks to rate).
+    notes = list(Notification.objects.filter(recipient=city.jumin).order_by("id"))
+    assert [x.kind for x in notes] == ["progress", "progress", "result"]
+    assert {x.link for x in notes} == {f"/lists/needs/{n.number}/"}
 
 
 def test_dispatch_with_a_resource_respects_its_owner_and_capacity(city):

@@ -185,6 +185,35 @@ def appeal_whistle(request, number: str, body: WhistleIn):
     return _out(request, appeal, detail=True)
 
 
+_COMMENT_BODY = {
+    "requestBody": {"required": True, "content": {
+        "application/json": {"schema": {"type": "object", "required": ["text"], "properties": {
+            "text": {"type": "string", "maxLength": 1000}}}},
+        "multipart/form-data": {"schema": {"type": "object", "required": ["text"], "properties": {
+            "text": {"type": "string", "maxLength": 1000},
+            "photos": {"type": "array", "items": {"type": "string", "format": "binary"}}}}},
+    }},
+}
+
+
+# Declared before /appeals/{number}/{action}: a comment is no transition.
+@router.post("/appeals/{number}/comments", auth=AUTH, response={201: dict}, openapi_extra=_COMMENT_BODY,
+             summary="Add a comment (JSON, or multipart with photos) while the appeal is open: reporter, owner, staff")
+def appeal_comment(request, number: str):
+    from . import comments
+
+    if request.content_type == "multipart/form-data":
+        text, photos = request.POST.get("text", ""), request.FILES.getlist("photos")
+    else:
+        try:
+            raw = json.loads(request.body or b"{}")
+        except ValueError:
+            raw = None
+        text, photos = (raw.get("text", "") if isinstance(raw, dict) else ""), ()
+    event = comments.appeal_comment(actor=request.user, appeal=number, text=text, photos=photos)
+    return Status(201, present.event_out(request.user, event.appeal, event, api_photo_url))
+
+
 @router.post("/appeals/{number}/{action}", auth=AUTH,
              summary="Take an action: accept, hand_on, hand_back, resolve, rate, reject, merge, close")
 def appeal_act(request, number: str, action: str, body: ActionIn):

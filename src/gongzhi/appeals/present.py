@@ -32,6 +32,7 @@ SHOWN_DATA = ("reason", "redirect_to", "from_level", "to_level", "resolved", "sa
               "from", "source", "owner_level", "organizations", "organization", "work_order", "order_from",
               "order_to", "speed", "result", "deadlines", "callback")
 EXTRA_EVENT_LABELS = {"photo": gettext_lazy("添加照片"), "merged_in": gettext_lazy("并入重复诉求"),
+                      "comment": gettext_lazy("补充说明"),
                       **SUMMONS_EVENT_LABELS}
 # The street's rating of a department is internal (reverse evaluation): staff see it, the reporter does not.
 STAFF_ONLY_EVENTS = {SUMMONS_EVENTS[SummonsAction.RATE]}

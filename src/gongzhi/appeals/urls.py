@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_board, views_entry, views_kpi
+from . import views, views_board, views_comments, views_entry, views_kpi
 
 app_name = "appeals"
 
@@ -22,5 +22,6 @@ urlpatterns = [
     path("<str:number>/", views.appeal_detail, name="detail"),
     path("<str:number>/photos/<int:photo_id>/", views.appeal_photo, name="photo"),
     path("<str:number>/whistle/", views.appeal_whistle, name="whistle"),
+    path("<str:number>/comments/", views_comments.appeal_comment, name="comment"),
     path("<str:number>/<slug:action>/", views.appeal_act, name="act"),
 ]

@@ -26,7 +26,7 @@ from gongzhi.core import scopes
 from gongzhi.core.errors import GongzhiError, PermissionDenied
 from gongzhi.org.models import OrgKind
 
-from . import intake, present, selectors, services
+from . import comments, intake, present, selectors, services
 from .forms import AppealForm, RatingChoices
 from .permissions import allowed_actions, allowed_work_order_actions, can_view_work_order
 from .workflow import ACTION_LABELS, SUMMONS_ACTION_LABELS, Action, SummonsAction
@@ -131,6 +131,7 @@ def _detail_context(request, appeal, *, error=None, posted_action=None, posted=N
         "whistle": _whistle_context(appeal, whistle_rows) if Action.WHISTLE in allowed else None,
         # Staff who keep the needs list may turn what the appeal reveals into a need (诉求转化).
         "can_make_need": scopes.can(request.user, "lists.record", appeal.community),
+        "can_comment": comments.may_comment(request.user, appeal),
     }
 
 

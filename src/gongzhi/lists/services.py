@@ -515,6 +515,7 @@ def need_claim(*, actor, need: Need, organization=None, version=None) -> Project
         audit.record(actor, "need.claim", need, before={"state": row.source},
                      after={"state": row.target, "project": project.number})
         audit.record(actor, "project.create", project, after=_project_snapshot(project))
+        _notify_requesters(project, actor, "taken")
         return project
 
     return _serialised(write)
@@ -595,28 +596,19 @@ def _taker_users(project: Project) -> list:
 
 
 def _notify_taker(project: Project, actor) -> None:
-    """Tell the taker's people about a dispatch, in the dispatch's transaction."""
-    from gongzhi.notifications import services as notes
-    from gongzhi.notifications.models import Kind
+    """Tell the taker's people about a dispatch, and the requesters that it was dispatched, in the
+    dispatch's transaction."""
+    from . import notices
 
-    title, number = project.title, project.number
-    notes.notify(_taker_users(project), kind=Kind.ASSIGNED, exclude=actor,
-                 title=lambda: _("新派单：%(t)s") % {"t": title},
-                 body=lambda: _("社区把项目 %(n)s 派给了您，请及时接单或谢绝。") % {"n": number},
-                 link=f"/lists/projects/{number}/", target=f"project:{number}")
+    notices.taker_hears(project, actor, _taker_users(project))
+    notices.requesters_hear(project, actor, notices.DISPATCHED)
 
 
-def _notify_requesters(project: Project, actor) -> None:
-    """Tell each requester their need is done and ask for a rating."""
-    from gongzhi.notifications import services as notes
-    from gongzhi.notifications.models import Kind
+def _notify_requesters(project: Project, actor, step: str = "done") -> None:
+    """Tell each requester of a step of their need (taken, accepted, done)."""
+    from . import notices
 
-    for need in project.needs.filter(links__live=True, requester__isnull=False).select_related("requester"):
-        number, title = need.number, need.title
-        notes.notify([need.requester], kind=Kind.RESULT, exclude=actor,
-                     title=lambda title=title: _("您的需求已完成：%(t)s") % {"t": title},
-                     body=lambda: _("请对这次服务作出评价。"), link=f"/lists/needs/{number}/",
-                     target=f"need:{number}")
+    notices.requesters_hear(project, actor, step)
 
 
 # ---- projects ----
@@ -675,8 +667,12 @@ def project_accept(*, actor, project: Project, plan="", starts_on=None, ends_on=
         "people": _int(people, field_label=_("投入人数"), minimum=0, maximum=100000, default=0),
         "accepted_at": timezone.now(),
     }
+    def also(accepted):
+        if accepted.via == ProjectVia.DISPATCH:
+            _notify_requesters(accepted, actor, "accepted")
+
     return _move_project(actor=actor, project=project, action=ProjectAction.ACCEPT, version=version, data=changes,
-                         changes=changes)
+                         changes=changes, also=also)
 
 
 def project_decline(*, actor, project: Project, reason, version=None) -> Project:

@@ -15,7 +15,7 @@ router = Router(tags=["notifications"])
 
 
 def notification_out(n) -> dict:
-    return {"id": n.id, "kind": n.kind, "kind_label": n.get_kind_display(), "title": n.title, "body": n.body,
+    return {"id": n.id, "kind": n.kind, "kind_label": n.get_kind_display(), "title": n.shown_title, "body": n.shown_body,
             "link": n.link, "appeal_number": n.appeal_number or None, "target": n.target or None,
             "created_at": n.created_at.isoformat(), "read": n.read_at is not None,
             "read_at": n.read_at.isoformat() if n.read_at else None}

@@ -19,6 +19,8 @@ class Kind(models.TextChoices):
     DUE_SOON = "due_soon", _("即将到期")
     OVERDUE = "overdue", _("已超时")
     RESULT = "result", _("办理结果")
+    PROGRESS = "progress", _("办理进展")
+    COMMENT = "comment", _("补充说明")
     RATING = "rating", _("评价")
 
 
@@ -33,8 +35,12 @@ class Notification(models.Model):
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     # Rendered once, in the site's language, when written; they never name anyone but the recipient.
+    # Shown as they are only when `message` is empty (rows written before it, plain-text writers).
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True)
+    # The same text as message codes and parameters ({"title": parts, "body": parts}, see
+    # messages.py), rendered in the reader's language whenever the row is shown.
+    message = models.JSONField(default=dict, blank=True)
     link = models.CharField(max_length=200, blank=True)  # a path on this site
     appeal_number = models.CharField(max_length=20, blank=True)
     # What it is about when that is not (only) an appeal: "<app_label.model>:<pk>", e.g. a work order.
@@ -62,6 +68,19 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.recipient_id} {self.kind} {self.title}"
+
+    @property
+    def shown_title(self) -> str:
+        """The title in the active language (the reader's): from `message`, else the stored text."""
+        from .messages import render_stored
+
+        return render_stored(self.message, "title", self.title)
+
+    @property
+    def shown_body(self) -> str:
+        from .messages import render_stored
+
+        return render_stored(self.message, "body", self.body)
 
     @property
     def is_read(self) -> bool:

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from gongzhi.core.errors import NotFound
 
+from .messages import Msg
 from .models import EmailState, Notification
 
 log = logging.getLogger(__name__)
@@ -25,10 +26,12 @@ def notify(recipients, *, kind: str, title, body="", link="", appeal_number="", 
            now=None) -> list[Notification]:
     """Queue one notification per distinct active recipient, in the caller's transaction.
 
-    `title` and `body` may be callables taking no argument: they are rendered in the site's
-    language (settings.LANGUAGE_CODE), whatever the language of the request that caused them, so a
-    resident's English page does not send English to a Chinese grid worker. `exclude` (the actor)
-    gets nothing: nobody is told about their own action.
+    `title` and `body` are best `messages.Msg`: kept as message codes and parameters, they are
+    rendered in the reader's language each time the row is shown (page, API, email), so a Chinese
+    actor's step reaches an English reader in English. Plain text or callables taking no argument
+    are rendered once, here, in the site's language (settings.LANGUAGE_CODE), whatever the language
+    of the request that caused them. Either way the site-language text is stored in `title`/`body`,
+    the fallback. `exclude` (the actor) gets nothing: nobody is told about their own action.
     """
     seen, users = set(), []
     for u in recipients:
@@ -41,11 +44,13 @@ def notify(recipients, *, kind: str, title, body="", link="", appeal_number="", 
     if not users:
         return []
     now = now or timezone.now()
+    message = {key: value.parts() for key, value in (("title", title), ("body", body))
+               if isinstance(value, Msg) and value}
     with translation.override(settings.LANGUAGE_CODE):
         title_ = str(title() if callable(title) else title)[:200]
         body_ = str(body() if callable(body) else body)
-    rows = [Notification(recipient=u, kind=kind, title=title_, body=body_, link=link, appeal_number=appeal_number,
-                         target=target, created_at=now,
+    rows = [Notification(recipient=u, kind=kind, title=title_, body=body_, message=message, link=link,
+                         appeal_number=appeal_number, target=target, created_at=now,
                          email_state=EmailState.PENDING if u.email else EmailState.SKIPPED)
             for u in users]
     pending = getattr(_collecting, "rows", None)
@@ -123,10 +128,12 @@ def _backoff(attempts: int) -> dt.timedelta:
 
 
 def _email(n: Notification) -> EmailMessage:
+    # Rendered when sent, from the row's message: in the site's language, as no account records
+    # another (the page and the API use the reader's own).
     with translation.override(settings.LANGUAGE_CODE):
         link = f"{settings.SITE_URL.rstrip('/')}{n.link}" if n.link else ""
-        text = "\n\n".join(p for p in (n.body, link, _("此邮件由共治平台自动发送，请勿回复。")) if p)
-        subject = f"[{_('共治')}] {n.title}"
+        text = "\n\n".join(p for p in (n.shown_body, link, _("此邮件由共治平台自动发送，请勿回复。")) if p)
+        subject = f"[{_('共治')}] {n.shown_title}"
     return EmailMessage(subject=subject, body=text, to=[n.recipient.email])
 
 
