@@ -1,0 +1,63 @@
+"""Central bounds for numbers and dates taken from requests: one rule, used by every door.
+
+Dates and years asked for in filters (statements, KPIs, service records, calendars) lie between
+MIN_DAY and MAX_DAY: 0001-01-01 or 9999-12-31 are valid ISO dates but overflow as soon as a day is
+added or a time zone applied, and no record of this platform lies outside that range. Paging
+parameters are clamped into what the database can take (a 64-bit OFFSET), never passed on raw.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils.translation import gettext as _
+
+from .errors import ValidationFailed
+
+MIN_DAY = dt.date(1900, 1, 1)
+MAX_DAY = dt.date(2100, 12, 31)
+MAX_LIMIT = 200
+MAX_PAGE = 1_000_000
+
+
+def check_day(day: dt.date, label) -> dt.date:
+    """`day` if it lies within MIN_DAY..MAX_DAY, else a clear 400."""
+    d = day.date() if isinstance(day, dt.datetime) else day
+    if not (MIN_DAY <= d <= MAX_DAY):
+        raise ValidationFailed("date_out_of_range", _("%(field)s须在 %(min)s 至 %(max)s 之间：%(value)s。") % {
+            "field": label, "min": MIN_DAY.isoformat(), "max": MAX_DAY.isoformat(), "value": d.isoformat()})
+    return day
+
+
+def parse_day(value, label, *, message=None) -> dt.date | None:
+    """An ISO date (YYYY-MM-DD) from a request within the range above; None for empty; 400 otherwise."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.date):
+        return check_day(value, label)
+    try:
+        day = dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValidationFailed("bad_date", message or _("%(field)s格式不正确：%(value)s（应为 YYYY-MM-DD，例如 2025-06-30）。") % {
+            "field": label, "value": value}) from None
+    return check_day(day, label)
+
+
+def in_range(day: dt.date | None) -> bool:
+    return day is not None and MIN_DAY <= day <= MAX_DAY
+
+
+def check_year(year: int, label=None) -> int:
+    if not (MIN_DAY.year <= year <= MAX_DAY.year):
+        raise ValidationFailed("year_out_of_range", _("%(field)s须在 %(min)d 至 %(max)d 之间：%(value)s。") % {
+            "field": label or _("年份"), "min": MIN_DAY.year, "max": MAX_DAY.year, "value": year})
+    return year
+
+
+def page_window(page: int, limit: int, *, max_limit: int = MAX_LIMIT) -> tuple[int, int]:
+    """(page, limit) clamped: limit to 1..max_limit, page to 1..MAX_PAGE, so that OFFSET never overflows."""
+    return max(1, min(page, MAX_PAGE)), max(1, min(limit, max_limit))
+
+
+def clamp_limit(limit: int, *, max_limit: int = MAX_LIMIT) -> int:
+    return max(1, min(limit, max_limit))
