@@ -140,6 +140,8 @@ APPEAL_HOTSPOT_DAYS = int(os.environ.get("GONGZHI_APPEAL_HOTSPOT_DAYS", "14"))
 # a resolved appeal nobody rated closes after APPEAL_AUTO_CLOSE_DAYS; the worker sweeps this often.
 APPEAL_DUE_SOON_FRACTION = float(os.environ.get("GONGZHI_APPEAL_DUE_SOON_FRACTION", "0.25"))
 APPEAL_AUTO_CLOSE_DAYS = int(os.environ.get("GONGZHI_APPEAL_AUTO_CLOSE_DAYS", "7"))
+# Work-order deadlines (whistle: report for duty, resolve) lie at most this many days ahead.
+DEADLINE_HORIZON_DAYS = int(os.environ.get("GONGZHI_DEADLINE_HORIZON_DAYS", "90"))
 SWEEP_INTERVAL_SECONDS = int(os.environ.get("GONGZHI_SWEEP_INTERVAL_SECONDS", "60"))
 # How often `gongzhi worker` looks for queued appeals (asynchronous submits, Prefer: respond-async).
 APPEAL_INTAKE_POLL_SECONDS = float(os.environ.get("GONGZHI_APPEAL_INTAKE_POLL_SECONDS", "0.5"))
