@@ -108,3 +108,11 @@ def test_multipart_without_boundary_is_a_clear_400(client, staff, url):
                        content_type="multipart/form-data", **auth)
     assert r.status_code == 400, (r.status_code, r.content[:300])
     assert r.json()["error"]["code"] == "invalid_input"
+
+
+@pytest.mark.django_db
+def test_a_lone_surrogate_in_a_json_body_sent_as_text_is_refused_too(client, staff):
+    _u, auth = staff
+    r = client.post("/api/v1/tokens", '{"name": "\\ud800"}', content_type="text/plain", **auth)
+    _is_refusal(r)
+    assert ApiToken.objects.count() == 1

@@ -29,20 +29,6 @@ def check_day(day: dt.date, label) -> dt.date:
     return day
 
 
-def parse_day(value, label, *, message=None) -> dt.date | None:
-    """An ISO date (YYYY-MM-DD) from a request within the range above; None for empty; 400 otherwise."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.date):
-        return check_day(value, label)
-    try:
-        day = dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ValidationFailed("bad_date", message or _("%(field)s格式不正确：%(value)s（应为 YYYY-MM-DD，例如 2025-06-30）。") % {
-            "field": label, "value": value}) from None
-    return check_day(day, label)
-
-
 def in_range(day: dt.date | None) -> bool:
     return day is not None and MIN_DAY <= day <= MAX_DAY
 
@@ -58,6 +44,3 @@ def page_window(page: int, limit: int, *, max_limit: int = MAX_LIMIT) -> tuple[i
     """(page, limit) clamped: limit to 1..max_limit, page to 1..MAX_PAGE, so that OFFSET never overflows."""
     return max(1, min(page, MAX_PAGE)), max(1, min(limit, max_limit))
 
-
-def clamp_limit(limit: int, *, max_limit: int = MAX_LIMIT) -> int:
-    return max(1, min(limit, max_limit))

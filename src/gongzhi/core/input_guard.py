@@ -67,14 +67,17 @@ def refused_input(request) -> str | None:
         for key, uploads in files.lists():
             if _BAD.search(key) or any(_BAD.search(u.name or "") for u in uploads):
                 return "form"
-    elif ctype == "application/json" or ctype.endswith("+json"):
+    else:
+        # The API parses any body as JSON whatever its declared type, so every body that is JSON is
+        # checked; one declared as JSON must also be UTF-8. Anything else is the view's business.
         body = request.body
         if not body:
             return None
+        declared_json = ctype == "application/json" or ctype.endswith("+json")
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
-            return "encoding"
+            return "encoding" if declared_json else None
         try:
             doc = json.loads(text)
         except ValueError:
