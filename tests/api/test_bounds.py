@@ -134,3 +134,20 @@ def test_excel_records_of_a_unit_with_sheet_title_characters_download(client, st
     r = client.get(f"/api/v1/volunteering/records/{org.pk}?format=xlsx&year=2026", **auth)
     assert r.status_code == 200, (r.status_code, r.content[:300])
     load_workbook(io.BytesIO(r.content))
+
+
+@pytest.mark.django_db
+def test_matching_confirm_with_an_id_beyond_64_bits_is_rejected_not_a_server_error(client, staff):
+    _u, auth = staff
+    r = client.post("/api/v1/matching/confirm", {"pairs": [{"need_number": "XQ1", "resource_id": 2**70}]},
+                    content_type="application/json", **auth)
+    assert r.status_code < 500, (r.status_code, r.content[:300])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("blank", ["\t", " "])
+def test_a_blank_place_on_a_new_need_means_none_chosen(client, staff, blank):
+    _u, auth = staff
+    r = client.post("/api/v1/needs", {"title": "帮忙买菜", "due_on": "2099-01-01", "place": blank, "grid": blank},
+                    content_type="application/json", **auth)
+    assert r.status_code < 500, (r.status_code, r.content[:300])

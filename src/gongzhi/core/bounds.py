@@ -40,6 +40,15 @@ def check_year(year: int, label=None) -> int:
     return year
 
 
+DB_INT_MIN, DB_INT_MAX = -(2**63), 2**63 - 1
+
+
+def db_ids(values) -> list[int]:
+    """The integers among `values` that a 64-bit database column can hold (others match no row):
+    for `pk__in` lookups, which, unlike `pk=`, Django does not guard against overflow."""
+    return [v for v in values if isinstance(v, int) and DB_INT_MIN <= v <= DB_INT_MAX]
+
+
 def page_window(page: int, limit: int, *, max_limit: int = MAX_LIMIT) -> tuple[int, int]:
     """(page, limit) clamped: limit to 1..max_limit, page to 1..MAX_PAGE, so that OFFSET never overflows."""
     return max(1, min(page, MAX_PAGE)), max(1, min(limit, max_limit))
