@@ -5,10 +5,10 @@ import functools
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.utils import timezone
-from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError
+from ninja import NinjaAPI, Router
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import APIKeyQuery, HttpBearer, django_auth
 
 from gongzhi.core.db import prepared_cursor
@@ -90,7 +90,44 @@ def anyone(request):
 
 OPTIONAL_AUTH = [BearerToken(), django_auth, anyone]
 
-api = NinjaAPI(
+# Every operation may answer with the one error shape (GongzhiError, validation, authentication,
+# the input guard): documented once here for all of them instead of operation by operation.
+ERROR_STATUSES = {
+    "400": "Bad input: validation, a broken rule, refused characters, a malformed body",
+    "401": "No valid session or API token",
+    "403": "Not allowed for your roles or scope",
+    "404": "Not found, or not in your scope",
+    "405": "Method not allowed on this path",
+    "409": "Conflict: stale version, wrong state, already taken",
+    "429": "Too many requests: slow down",
+}
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {
+        "type": "object", "required": ["code", "message"],
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+        "additionalProperties": True,
+    }},
+}
+
+
+class GongzhiAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        for item in schema["paths"].values():
+            for method, op in item.items():
+                if method not in ("get", "put", "post", "patch", "delete", "head", "options", "trace"):
+                    continue
+                responses = op.setdefault("responses", {})
+                for code, description in ERROR_STATUSES.items():
+                    responses.setdefault(code, {"description": description, **ref})
+        return schema
+
+
+api = GongzhiAPI(
     title="Gongzhi 共治 API",
     version="1",
     urls_namespace="api",
@@ -113,6 +150,25 @@ def on_auth_error(request, exc):
     return api.create_response(
         request, {"error": {"code": "unauthorized", "message": _("请先登录或提供有效的 API 令牌。")}}, status=401
     )
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc: HttpError):
+    """ninja's own refusals (a body that is not JSON, throttling) in the one error shape."""
+    from django.utils.translation import gettext as _
+
+    if exc.status_code == 400:
+        error = {"code": "invalid_input", "message": _("请求内容无法解析，请发送有效的 JSON 或表单。")}
+    else:
+        error = {"code": "http_error", "message": str(exc)}
+    return api.create_response(request, {"error": error}, status=exc.status_code)
+
+
+@api.exception_handler(Http404)
+def on_not_found(request, exc):
+    from django.utils.translation import gettext as _
+
+    return api.create_response(request, {"error": {"code": "not_found", "message": _("未找到。")}}, status=404)
 
 
 @api.exception_handler(ValidationError)
@@ -144,3 +200,20 @@ api.add_router("/", "gongzhi.lists.api.router")
 api.add_router("/", "gongzhi.lists.api_matching.router")
 api.add_router("/", "gongzhi.volunteering.api.router")
 api.add_router("/", "gongzhi.timebank.api.router")
+
+# Last: any other path under /api/v1/ answers the API's 404 (JSON), never Django's HTML page, and
+# never a trailing-slash redirect (APPEND_SLASH only redirects paths that resolve nowhere).
+_fallback = Router()
+
+
+@_fallback.api_operation(["GET", "POST", "PUT", "PATCH", "DELETE"], "/{path:rest}", auth=None,
+                         include_in_schema=False)
+def no_such_endpoint(request, rest: str):
+    from django.utils.translation import gettext as _
+
+    from gongzhi.core.errors import NotFound
+
+    raise NotFound("no_such_endpoint", _("没有这个 API 地址：%(path)s") % {"path": request.path})
+
+
+api.add_router("/", _fallback)

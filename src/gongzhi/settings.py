@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "gongzhi.core.language.LanguageMiddleware",
+    "gongzhi.core.input_guard.InputGuardMiddleware",  # NUL, lone surrogates, bad multipart: 400
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -187,6 +188,8 @@ APPEAL_HOTSPOT_DAYS = int(os.environ.get("GONGZHI_APPEAL_HOTSPOT_DAYS", "14"))
 # a resolved appeal nobody rated closes after APPEAL_AUTO_CLOSE_DAYS; the worker sweeps this often.
 APPEAL_DUE_SOON_FRACTION = float(os.environ.get("GONGZHI_APPEAL_DUE_SOON_FRACTION", "0.25"))
 APPEAL_AUTO_CLOSE_DAYS = int(os.environ.get("GONGZHI_APPEAL_AUTO_CLOSE_DAYS", "7"))
+# Work-order deadlines (whistle: report for duty, resolve) lie at most this many days ahead.
+DEADLINE_HORIZON_DAYS = int(os.environ.get("GONGZHI_DEADLINE_HORIZON_DAYS", "90"))
 SWEEP_INTERVAL_SECONDS = int(os.environ.get("GONGZHI_SWEEP_INTERVAL_SECONDS", "60"))
 # Retention (PIPL art. 19): `gongzhi anonymise` strips reporters from records closed longer ago than this.
 GONGZHI_RETENTION_YEARS = float(os.environ.get("GONGZHI_RETENTION_YEARS", "3"))

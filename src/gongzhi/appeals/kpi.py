@@ -65,6 +65,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from gongzhi.core import bounds
 from gongzhi.core.errors import NotFound, ValidationFailed
 from gongzhi.core.scopes import ROLE_ACTIONS, scopes_of
 
@@ -704,12 +705,13 @@ def default_nodes(actor) -> list[Node]:
 
 def _parse_day(value, label) -> dt.date:
     if isinstance(value, dt.date):
-        return value
+        return bounds.check_day(value, label)
     try:
-        return dt.date.fromisoformat(str(value).strip())
+        day = dt.date.fromisoformat(str(value).strip())
     except ValueError:
         raise ValidationFailed("bad_date", _("%(field)s格式不正确：%(value)s（应为 YYYY-MM-DD，例如 2025-06-30）。") % {
             "field": label, "value": value}) from None
+    return bounds.check_day(day, label)
 
 
 def parse_period(start=None, end=None) -> tuple[dt.date, dt.date]:

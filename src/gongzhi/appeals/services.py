@@ -898,6 +898,14 @@ def _deadline(value, *, field_label, org_name, default, now):
     if when <= now:
         raise ValidationFailed("deadline_past", _("「%(org)s」的%(field)s %(when)s 已经过去，请选择将来的时间。") % {
             "org": org_name, "field": field_label, "when": _local(when)})
+    horizon = settings.DEADLINE_HORIZON_DAYS
+    if when > now + dt.timedelta(days=horizon):
+        try:
+            shown = _local(when)
+        except OverflowError:  # 9999-12-31T23:59Z has no local time
+            shown = when.isoformat()
+        raise ValidationFailed("deadline_too_far", _("「%(org)s」的%(field)s %(when)s 太远：时限最多为 %(days)d 天之内。") % {
+            "org": org_name, "field": field_label, "when": shown, "days": horizon})
     return when
 
 

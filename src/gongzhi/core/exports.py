@@ -30,9 +30,30 @@ def _safe(value):
     return value
 
 
+_SHEET_FORBIDDEN = str.maketrans({c: " " for c in "/\\?*:[]"})
+SHEET_TITLE_MAX = 31
+
+
+def sheet_title(title, taken: Iterable[str] = ()) -> str:
+    """A title Excel (and openpyxl) accepts, made from any text: the characters / \\ ? * : [ ] become
+    spaces, no leading or trailing apostrophe, at most 31 characters, never empty, and different
+    (case-insensitively, as Excel compares) from every title in `taken`. Every workbook this
+    platform writes names its sheets through here."""
+    text = " ".join(str(title).translate(_SHEET_FORBIDDEN).split()).strip("'").strip()
+    text = "".join(ch for ch in text if ch.isprintable()) or "Sheet"
+    base = text[:SHEET_TITLE_MAX].rstrip()
+    used = {t.lower() for t in taken}
+    out, n = base, 1
+    while out.lower() in used:
+        n += 1
+        suffix = f" ({n})"
+        out = base[:SHEET_TITLE_MAX - len(suffix)].rstrip() + suffix
+    return out
+
+
 def build_xlsx(title: str, columns: list[Column], rows: Iterable[object]) -> bytes:
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet(title=title[:31])
+    ws = wb.create_sheet(title=sheet_title(title))
     for i, col in enumerate(columns):
         ws.column_dimensions[chr(ord("A") + i) if i < 26 else "A"].width = col.width
     head = []

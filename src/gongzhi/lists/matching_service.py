@@ -24,7 +24,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from gongzhi.core import pii, scopes
+from gongzhi.core import bounds, pii, scopes
 from gongzhi.core.errors import Conflict, GongzhiError, NotFound, ValidationFailed
 from gongzhi.core.transactions import serialised
 from gongzhi.places.models import Place
@@ -519,7 +519,7 @@ def matching_confirm(*, actor, pairs: list[dict]) -> list[ConfirmResult]:
     scopes.require(actor, "lists.dispatch")
 
     needs = {n.number: n for n in Need.objects.filter(number__in=numbers).select_related("place")}
-    resources = {r.pk: r for r in Resource.objects.filter(pk__in=[p["resource_id"] for p in pairs])
+    resources = {r.pk: r for r in Resource.objects.filter(pk__in=bounds.db_ids(p["resource_id"] for p in pairs))
                  .select_related("organization", "team", "person")}
     today = timezone.localdate()
     results = []

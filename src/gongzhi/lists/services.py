@@ -222,6 +222,8 @@ def _need_snapshot(n: Need) -> dict:
 # ---- needs ----
 
 def _community(place=None, grid=None, actor=None) -> tuple[Place, Grid | None]:
+    place = None if isinstance(place, str) and not place.strip() else place  # "" or "\t": none chosen
+    grid = None if isinstance(grid, str) and not grid.strip() else grid
     if isinstance(place, (int, str)) and str(place).strip():
         code = str(place).strip()
         place = Place.objects.filter(code=code).first() or (

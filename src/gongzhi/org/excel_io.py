@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from gongzhi.core import audit, pii, scopes
 from gongzhi.core.errors import GongzhiError
-from gongzhi.core.exports import XLSX_MIME, Column, read_xlsx, xlsx_response
+from gongzhi.core.exports import XLSX_MIME, Column, read_xlsx, sheet_title, xlsx_response
 
 from . import selectors, services
 from .models import UNIT_KINDS, Agreement, OrgKind, PartyStatus, Person
@@ -345,7 +345,7 @@ def template_bytes(headers: list[str], text_columns: set[str], notes: list[str])
 
     wb = Workbook()
     ws = wb.active
-    ws.title = _("导入")
+    ws.title = sheet_title(_("导入"))
     for i, h in enumerate(headers, start=1):
         cell = ws.cell(row=1, column=i, value=h)
         cell.font = Font(bold=True)
@@ -356,7 +356,7 @@ def template_bytes(headers: list[str], text_columns: set[str], notes: list[str])
             for r in range(2, 502):  # so Excel keeps typed IDs as text in the rows people fill in
                 ws.cell(row=r, column=i).number_format = "@"
     ws.freeze_panes = "A2"
-    help_ws = wb.create_sheet(_("填写说明"))
+    help_ws = wb.create_sheet(sheet_title(_("填写说明"), [ws.title]))
     for i, line in enumerate(notes, start=1):
         help_ws.cell(row=i, column=1, value=line)
     help_ws.column_dimensions["A"].width = 100

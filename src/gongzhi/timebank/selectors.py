@@ -11,7 +11,7 @@ from django.db.models.functions import Round
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from gongzhi.core import scopes
+from gongzhi.core import bounds, scopes
 from gongzhi.core.errors import NotFound, ValidationFailed
 from gongzhi.org.models import Person
 from gongzhi.places.models import Place
@@ -41,11 +41,12 @@ def parse_date(value, *, label) -> dt.date | None:
     if value in (None, ""):
         return None
     if isinstance(value, dt.date):
-        return value
+        return bounds.check_day(value, label)
     try:
-        return dt.date.fromisoformat(str(value).strip())
+        day = dt.date.fromisoformat(str(value).strip())
     except ValueError:
         raise ValidationFailed("bad_date", _("%(field)s格式应为 YYYY-MM-DD。") % {"field": label}) from None
+    return bounds.check_day(day, label)
 
 
 def account_or_none(person: Person) -> TimeAccount | None:

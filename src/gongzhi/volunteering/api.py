@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
 from gongzhi.api import AUTH
+from gongzhi.core import bounds
 from gongzhi.core.errors import NotFound, ValidationFailed
 from gongzhi.org.models import Organization
 
@@ -80,9 +81,10 @@ class RejectIn(Schema):
 @router.get("/volunteering/reports", auth=AUTH, summary="Dual reports I may see (mine, my unit's, my communities')")
 def report_list(request, kind: str = "", state: str = "", year: int | None = None, q: str = "", page: int = 1,
                 limit: int = 50):
+    if year is not None:
+        bounds.check_year(year)
     qs = selectors.filter_reports(selectors.reports_visible_to(request.user), kind=kind, state=state, year=year, q=q)
-    limit = max(1, min(limit, 200))
-    page = max(1, page)
+    page, limit = bounds.page_window(page, limit)
     rows = list(qs[(page - 1) * limit: page * limit + 1])
     return {"items": [report_out(r) for r in rows[:limit]], "page": page, "has_next": len(rows) > limit}
 
@@ -116,7 +118,7 @@ def records(request, org_id: int, year: int | None = None, format: str = "json")
     org = Organization.objects.filter(pk=org_id).first()
     if org is None:
         raise NotFound("org_not_found", _("单位不存在。"))
-    year = year or services.current_year()
+    year = bounds.check_year(year or services.current_year())
     rows = selectors.member_record(request.user, org, year)
     if format == "xlsx":
         return exports.records_xlsx(org, year, rows)
@@ -151,7 +153,7 @@ class TeamPatch(Schema):
 
 @router.get("/volunteering/teams", auth=AUTH, summary="Volunteer teams")
 def team_list(request, q: str = "", community_id: int | None = None, page: int = 1, limit: int = 50):
-    limit, page = max(1, min(limit, 200)), max(1, page)
+    page, limit = bounds.page_window(page, limit)
     rows = list(selectors.teams_visible_to(request.user, q=q, community=community_id)
                 .prefetch_related("memberships")[(page - 1) * limit: page * limit + 1])
     return {"items": [team_out(t) for t in rows[:limit]], "page": page, "has_next": len(rows) > limit}
@@ -236,16 +238,17 @@ def activity_list(request, date_from: str = "", date_to: str = "", state: str = 
         if not v:
             return None
         try:
-            return dt.date.fromisoformat(v)
+            d = dt.date.fromisoformat(v)
         except ValueError:
             raise ValidationFailed("bad_date", _("%(f)s格式应为 2026-05-01。") % {"f": label}) from None
+        return bounds.check_day(d, label)
 
     person = services.person_of(request.user)
     qs = selectors.filter_activities(selectors.activities_visible_to(request.user),
                                      start=day(date_from, _("开始日期")), end=day(date_to, _("结束日期")),
                                      state=state, community=community_id, team=team_id, q=q,
                                      mine_person=person if mine and person else None)
-    limit, page = max(1, min(limit, 200)), max(1, page)
+    page, limit = bounds.page_window(page, limit)
     rows = list(qs[(page - 1) * limit: page * limit + 1])
     return {"items": [activity_out(request.user, a) for a in rows[:limit]], "page": page,
             "has_next": len(rows) > limit}

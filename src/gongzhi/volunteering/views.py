@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from gongzhi.core import scopes
+from gongzhi.core import bounds, scopes
 from gongzhi.core.errors import GongzhiError, NotFound, ValidationFailed
 from gongzhi.org.models import Organization
 from gongzhi.places.models import Place, PlaceKind
@@ -32,9 +32,10 @@ from .models import ActivityState, OrganiserKind, ReportKind, ReportState, SignU
 
 def _day(value) -> dt.date | None:
     try:
-        return dt.date.fromisoformat(str(value))
+        day = dt.date.fromisoformat(str(value))
     except (TypeError, ValueError):
         return None
+    return day if bounds.in_range(day) else None
 
 
 def _communities(user):
@@ -363,7 +364,7 @@ def member_records(request, org_id):
         raise NotFound("org_not_found", _("单位不存在。"))
     year = request.GET.get("year") or services.current_year()
     try:
-        year = int(year)
+        year = bounds.check_year(int(year))
     except ValueError:
         raise ValidationFailed("bad_year", _("年度应为四位数字。")) from None
     rows = selectors.member_record(request.user, org, year)
