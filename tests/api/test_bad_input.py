@@ -116,3 +116,20 @@ def test_a_lone_surrogate_in_a_json_body_sent_as_text_is_refused_too(client, sta
     r = client.post("/api/v1/tokens", '{"name": "\\ud800"}', content_type="text/plain", **auth)
     _is_refusal(r)
     assert ApiToken.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["community_id=122135133040716218368", "team_id=122135133040716218368",
+                                   "community_id=-9223372036854775809", "page=99999999999999999999"])
+def test_whole_numbers_beyond_64_bits_in_the_query_are_a_clear_400(client, staff, query):
+    """Found by bench/probe.py: SQLite cannot bind them (a 500), PostgreSQL matched nothing; now one answer."""
+    u, auth = staff
+    for url in ("/api/v1/volunteering/teams", "/api/v1/volunteering/activities"):
+        r = client.get(f"{url}?{query}", **auth)
+        assert r.status_code == 400, (r.status_code, r.content[:300])
+        assert r.json()["error"]["code"] == "invalid_input"
+    client.force_login(u)
+    assert client.get(f"/volunteering/teams/?{query}").status_code == 400
+    # The largest 64-bit value and an 18-digit ID number typed into a search stay ordinary input.
+    assert client.get("/api/v1/volunteering/teams?community_id=9223372036854775807", **auth).status_code == 200
+    assert client.get("/api/v1/volunteering/teams?q=450102199001011234", **auth).status_code == 200

@@ -5,7 +5,9 @@ surrogate such as "\\ud800" from a JSON escape (no UTF-8 encoding exists for it)
 not UTF-8 in a JSON body: anywhere in the path, the query string, form fields or a JSON body, the
 request is answered 400 with a clear message (the API's error shape under /api/, an error page for
 people), and nothing is read or changed. A multipart body that cannot be parsed (no boundary, cut
-off) is refused the same way instead of failing deep inside a view.
+off) is refused the same way instead of failing deep inside a view. A whole number in the query
+string beyond what a 64-bit database column holds (an id, a page, a count) is refused too: no row can
+match it, and SQLite cannot even bind it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from django.utils.translation import gettext as _
 
 # NUL, and any UTF-16 surrogate code point (lone: a valid pair is one code point in Python).
 _BAD = re.compile("[\x00\ud800-\udfff]")
+
+# A query value that is a whole number, and the 64-bit range every id, page and count lies in.
+_INTEGER = re.compile(r"[+-]?\d{19,}")
+DB_INT_MIN, DB_INT_MAX = -(2**63), 2**63 - 1
 
 API_PREFIX = "/api/"
 OPEN311_PREFIX = "/open311/"
@@ -52,6 +58,8 @@ def refused_input(request) -> str | None:
     for key, values in request.GET.lists():
         if _BAD.search(key) or any(_BAD.search(v) for v in values):
             return "query"
+        if any(_out_of_range(v) for v in values):
+            return "number"
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return None
     ctype = request.content_type or ""
@@ -87,6 +95,11 @@ def refused_input(request) -> str | None:
     return None
 
 
+def _out_of_range(value: str) -> bool:
+    value = value.strip()
+    return bool(_INTEGER.fullmatch(value)) and not (DB_INT_MIN <= int(value) <= DB_INT_MAX)
+
+
 class InputGuardMiddleware:
     """Registered before everything that reads input (CSRF, views). See the module docstring."""
 
@@ -103,6 +116,8 @@ class InputGuardMiddleware:
 def refusal(request, where: str):
     if where == "multipart":
         message = _("上传的表单格式有误（multipart 边界缺失或内容不完整），请重新提交。")
+    elif where == "number":
+        message = _("查询参数中的数字超出范围，请检查后重试。")
     else:
         message = _("输入中含有无法保存的字符（空字符、孤立代理项或非 UTF-8 编码），请删除后重试。")
     if request.path.startswith(OPEN311_PREFIX):  # the GeoReport error document, in the format asked for
