@@ -312,6 +312,11 @@ def overdue_q(now=None) -> Q:
     return Q(state__in=OPEN_STATES, step_due__lt=now or timezone.now())
 
 
+def is_overdue(appeal, now=None) -> bool:
+    """`overdue_q` for one appeal already read (a row on a page)."""
+    return appeal.state in OPEN_STATES and bool(appeal.step_due and appeal.step_due < (now or timezone.now()))
+
+
 def board_section_q(section: str, now) -> Q:
     if section == "unassigned":
         return Q(state__in=OPEN_STATES, owner__isnull=True)
