@@ -558,7 +558,7 @@ def test_the_kpi_page_shows_rates_children_and_links_to_the_lists(client, city, 
     assert 'data-testid="kpi-child"' in html and "北宁社区" in html and "兴宁区城市管理局" in html
     assert "/appeals/kpi/list/?scope=450102001000&amp;start=" in html and "metric=submitted" in html
     assert 'id="kpi-chart"' in html and "vendor/echarts/echarts.min.js" in html
-    assert "（满意 + 基本满意）÷ 评价次数" in html
+    assert "最终评价为满意或基本满意的诉求 ÷ 已评价诉求" in html
     r = client.get("/appeals/kpi/list/", {"scope": city.tree["beining"].code, "metric": "submitted"})
     assert r.status_code == 200
     assert r.content.decode().count('data-testid="kpi-list-row"') == 2

@@ -25,7 +25,7 @@ PHONE = {"locale": "zh-CN", "viewport": {"width": 390, "height": 844}}
 DESKTOP = {"locale": "zh-CN", "viewport": {"width": 1280, "height": 900}}
 
 # The KPI page's columns (its table headings) that the walk moves, by the counter each one shows.
-APPEAL_COLUMNS = {"submitted": "提交诉求", "accepted": "已响应", "resolved": "办结次数", "rated": "评价次数",
+APPEAL_COLUMNS = {"submitted": "提交诉求", "accepted": "已响应", "resolved": "办结次数", "rated": "已评价诉求",
                   "overdue": "超时诉求", "bounces": "退回下级", "handed_on": "上报上级", "reopened": "重新办理"}
 DEPT_COLUMNS = {"summoned": "被召集工单", "reported": "已报到", "wo_resolved": "部门办结", "returned": "部门退回",
                 "wo_overdue": "工单超时预警", "wo_rated": "街道评价次数"}
