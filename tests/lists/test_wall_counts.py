@@ -48,6 +48,7 @@ def test_wall_counts_and_offers_only_wishes_that_can_be_taken(city):
     # The others are still shown on the wall, without the claim link.
     for n in (claimed, dispatched, expired):
         assert n.title in html
+    assert "已过期望日期" in html  # the expired one says why it is not offered
     # The public sees the same count.
     assert "还有 2 个心愿等待认领" in Client().get("/wishes/").content.decode()
 
