@@ -108,13 +108,15 @@ def test_resolve_rate_unsatisfied_reopen_redo_and_final_rating(city):
     a = services.appeal_resolve(actor=city.gw1, appeal=a, note="已联系城管查处")  # the new deadline: on time
     a = services.appeal_rate(actor=city.jumin, appeal=a, resolved=True, satisfaction="basic")
     a = services.appeal_close(actor=city.cw, appeal=a)
+    # The appeal counts once among the rated, with its final rating (basic, resolved): the first,
+    # unsatisfied rating is replaced, not added (issue 14: it counted 50 % before).
     assert nonzero(city.micros[0]) == {
-        "submitted": 1, "accepted": 1, "accepted_on_time": 1, "resolved": 2, "resolved_on_time": 1, "rated": 2,
-        "unsatisfied": 1, "basically_satisfied": 1, "reporter_resolved": 1, "reopened": 1, "closed": 1}
+        "submitted": 1, "accepted": 1, "accepted_on_time": 1, "resolved": 2, "resolved_on_time": 1, "rated": 1,
+        "basically_satisfied": 1, "reporter_resolved": 1, "reopened": 1, "closed": 1}
     c = counts(city.tree["beining"])
     assert c["response_rate"] == 1.0
     assert c["on_time_rate"] == round(2 / 3, 4)  # (1 + 1) / (1 + 2)
-    assert c["satisfaction_rate"] == 0.5 and c["resolution_rate"] == 0.5
+    assert c["satisfaction_rate"] == 1.0 and c["resolution_rate"] == 1.0
 
 
 def test_reject_and_merge_are_counted(city):
@@ -331,7 +333,8 @@ def test_summary_and_breakdown_read_a_fixed_number_of_queries(city, depts, djang
     so._gz_scopes = None
     with django_assert_max_num_queries(3):  # roles, the place, the sums
         kpi.summary(so, city.tree["street"].code)
-    with django_assert_max_num_queries(4):  # the place, the sums, the children's and departments' sums, children
+    # the place, the sums, the children's and departments' sums, children, the appeals overdue now
+    with django_assert_max_num_queries(5):
         data = kpi.breakdown(so, city.tree["street"].code)
     names = [c["name"] for c in data["children"]]
     assert names == ["兴宁社区", "北宁社区"]  # every community, by code, with or without appeals
@@ -487,8 +490,9 @@ def test_the_api_costs_a_fixed_number_of_queries(client, city, depts, django_ass
     auth = bearer(city.so)
     params = {"scope": city.tree["street"].code}
     client.get("/api/v1/kpis/appeals", params, **auth)
-    # the token with its user, the roles, the place, the totals, the children's sums, the children
-    with django_assert_max_num_queries(6):
+    # the token with its user, the roles, the place, the totals, the children's sums, the children,
+    # the appeals overdue now
+    with django_assert_max_num_queries(7):
         r = client.get("/api/v1/kpis/appeals", params, **auth)
     assert r.status_code == 200 and r.json()["totals"]["submitted"] == 7
 
@@ -554,7 +558,7 @@ def test_the_kpi_page_shows_rates_children_and_links_to_the_lists(client, city, 
     assert 'data-testid="kpi-child"' in html and "北宁社区" in html and "兴宁区城市管理局" in html
     assert "/appeals/kpi/list/?scope=450102001000&amp;start=" in html and "metric=submitted" in html
     assert 'id="kpi-chart"' in html and "vendor/echarts/echarts.min.js" in html
-    assert "（满意 + 基本满意）÷ 评价次数" in html
+    assert "最终评价为满意或基本满意的诉求 ÷ 已评价诉求" in html
     r = client.get("/appeals/kpi/list/", {"scope": city.tree["beining"].code, "metric": "submitted"})
     assert r.status_code == 200
     assert r.content.decode().count('data-testid="kpi-list-row"') == 2

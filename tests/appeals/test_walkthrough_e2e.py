@@ -25,8 +25,8 @@ PHONE = {"locale": "zh-CN", "viewport": {"width": 390, "height": 844}}
 DESKTOP = {"locale": "zh-CN", "viewport": {"width": 1280, "height": 900}}
 
 # The KPI page's columns (its table headings) that the walk moves, by the counter each one shows.
-APPEAL_COLUMNS = {"submitted": "提交诉求", "accepted": "已响应", "resolved": "办结次数", "rated": "评价次数",
-                  "overdue": "超时预警", "bounces": "退回下级", "handed_on": "上报上级", "reopened": "重新办理"}
+APPEAL_COLUMNS = {"submitted": "提交诉求", "accepted": "已响应", "resolved": "办结次数", "rated": "已评价诉求",
+                  "overdue": "超时诉求", "bounces": "退回下级", "handed_on": "上报上级", "reopened": "重新办理"}
 DEPT_COLUMNS = {"summoned": "被召集工单", "reported": "已报到", "wo_resolved": "部门办结", "returned": "部门退回",
                 "wo_overdue": "工单超时预警", "wo_rated": "街道评价次数"}
 
@@ -207,7 +207,7 @@ def test_one_appeal_walks_the_whole_loop_and_the_kpis_follow(page, browser, live
         resident.fill("textarea[name=text]", "北宁街 12 号门口的烧烤摊每晚占道经营到凌晨两点，噪声大、油烟重。")
         resident.locator("#pick-map").scroll_into_view_if_needed()  # below the form on a phone
         click_map_at(resident, *IN_GRID)
-        resident.wait_for_function("document.getElementById('pick-status').textContent.includes('已选择位置')")
+        resident.locator("#pick-status", has_text="已选择位置").wait_for()  # no eval under the CSP
         follow(resident, resident.get_by_test_id("submit-appeal"))
         number = resident.get_by_test_id("appeal-number").inner_text()
         assert state(resident) == "已提交"
@@ -321,14 +321,15 @@ def test_one_appeal_walks_the_whole_loop_and_the_kpis_follow(page, browser, live
         # ---- 9. the KPIs after: the page and the API ----
         after_page, after_api = kpi_page(so, base, query), kpi_api(so, base, query)
         assert delta(after_page["total"], before_page["total"], APPEAL_COLUMNS) == {
-            "submitted": 1, "accepted": 1, "resolved": 2, "rated": 2, "overdue": 0, "bounces": 0,
+            "submitted": 1, "accepted": 1, "resolved": 2, "rated": 1, "overdue": 0, "bounces": 0,
             "handed_on": 2, "reopened": 1}
         community = city.tree["beining"].name
         assert delta(after_page["children"][community], before_page["children"][community], APPEAL_COLUMNS) == \
             delta(after_page["total"], before_page["total"], APPEAL_COLUMNS)  # all of it in 北宁社区
-        # Before: no ratings at all; after: one unsatisfied and unsolved, one satisfied and solved.
-        assert before_page["rates"]["satisfaction_rate"] == "—" and after_page["rates"]["satisfaction_rate"] == "50.0%"
-        assert after_page["rates"]["resolution_rate"] == "50.0%"
+        # Before: no ratings at all; after: one appeal rated, its final rating satisfied and solved (the
+        # first, unsatisfied rating was replaced by the final one: issue 14).
+        assert before_page["rates"]["satisfaction_rate"] == "—" and after_page["rates"]["satisfaction_rate"] == "100.0%"
+        assert after_page["rates"]["resolution_rate"] == "100.0%"
         assert before_page["rates"]["response_rate"] == "100.0%" == after_page["rates"]["response_rate"]
         no_change = {"returned": 0, "wo_overdue": 0, "wo_rated": 0}
         assert delta(after_page["departments"][cg_name], before_page["departments"][cg_name], DEPT_COLUMNS) == {
@@ -340,8 +341,8 @@ def test_one_appeal_walks_the_whole_loop_and_the_kpis_follow(page, browser, live
         assert delta(after_api["totals"], before_api["totals"], kpi.APPEAL_COUNTERS) == {
             **dict.fromkeys(kpi.APPEAL_COUNTERS, 0),
             "submitted": 1, "accepted": 1, "accepted_on_time": 1, "resolved": 2, "resolved_on_time": 2,
-            "rated": 2, "satisfied": 1, "unsatisfied": 1, "reporter_resolved": 1, "reopened": 1, "handed_on": 2}
-        assert after_api["totals"]["satisfaction_rate"] == 0.5 and after_api["totals"]["resolution_rate"] == 0.5
+            "rated": 1, "satisfied": 1, "reporter_resolved": 1, "reopened": 1, "handed_on": 2}
+        assert after_api["totals"]["satisfaction_rate"] == 1.0 and after_api["totals"]["resolution_rate"] == 1.0
         wo_counters = ("summoned", "reported", "reported_on_time", "wo_resolved", "wo_resolved_on_time", "returned",
                        "cancelled", "wo_overdue", "wo_rated")
         assert delta(dept(after_api, cg_name), dept(before_api, cg_name), wo_counters) == {

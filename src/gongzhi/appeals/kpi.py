@@ -24,13 +24,20 @@ Appeal counters (place and grid rows):
   accepted_on_time     … of which at or before the appeal's respond deadline
   resolved             results reported (办结): a redo after an unsatisfied rating counts again
   resolved_on_time     … at or before the resolve deadline that applied then
-  rated                ratings by the reporter (an unsatisfied first rating and the final one both count)
-  satisfied, basically_satisfied, unsatisfied    ratings by satisfaction
-  reporter_resolved    ratings saying the problem was solved
+  rated                appeals rated by the reporter, each once whatever how often it was rated
+  satisfied, basically_satisfied, unsatisfied    rated appeals by their final rating's satisfaction
+  reporter_resolved    rated appeals whose final rating says the problem was solved
+                       (a second rating, after a reopening, takes the first one's counts back and
+                       adds its own: an appeal rated unsatisfied, redone and rated satisfied counts
+                       once, as satisfied)
   reopened             ratings that reopened the appeal for redo
   handed_on, bounces   hand-ons up a level; hand-backs down a level (bounces, 退回)
   escalated            automatic escalations by the sweep
-  overdue              overdue warnings recorded by the sweep (any step, its work orders' included)
+  overdue              appeals that went overdue: the first overdue warning the sweep recorded on
+                       the appeal's timeline (any step, its work orders' included) counts it once,
+                       however often it is warned or escalated again. "Overdue" is one rule
+                       (appeals.selectors.overdue_q: open, the pending step's deadline passed);
+                       the appeals overdue right now are `overdue_now`, the board's number
   rejected, merged, closed   rejections, merges into another appeal, closings (by hand or automatic)
 Work-order counters (org and dept rows):
   summoned, reported, reported_on_time (at or before report_due), wo_resolved,
@@ -94,7 +101,7 @@ COUNTER_LABELS = {
     "accepted_on_time": gettext_lazy("按时响应"),
     "resolved": gettext_lazy("办结次数"),
     "resolved_on_time": gettext_lazy("按时办结"),
-    "rated": gettext_lazy("评价次数"),
+    "rated": gettext_lazy("已评价诉求"),
     "satisfied": gettext_lazy("满意"),
     "basically_satisfied": gettext_lazy("基本满意"),
     "unsatisfied": gettext_lazy("不满意"),
@@ -103,7 +110,7 @@ COUNTER_LABELS = {
     "handed_on": gettext_lazy("上报上级"),
     "bounces": gettext_lazy("退回下级"),
     "escalated": gettext_lazy("超时自动上报"),
-    "overdue": gettext_lazy("超时预警"),
+    "overdue": gettext_lazy("超时诉求"),
     "rejected": gettext_lazy("不予受理"),
     "merged": gettext_lazy("合并"),
     "closed": gettext_lazy("结案"),
@@ -145,8 +152,8 @@ RATE_LABELS = {
 RATE_DEFINITIONS = {
     "response_rate": gettext_lazy("已响应 ÷ 提交诉求"),
     "on_time_rate": gettext_lazy("（按时响应 + 按时办结）÷（已响应 + 办结次数）"),
-    "satisfaction_rate": gettext_lazy("（满意 + 基本满意）÷ 评价次数"),
-    "resolution_rate": gettext_lazy("评价为已解决 ÷ 评价次数"),
+    "satisfaction_rate": gettext_lazy("最终评价为满意或基本满意的诉求 ÷ 已评价诉求"),
+    "resolution_rate": gettext_lazy("最终评价为已解决的诉求 ÷ 已评价诉求"),
     "report_on_time_rate": gettext_lazy("按时报到 ÷ 已报到"),
     "wo_on_time_rate": gettext_lazy("（按时报到 + 部门按时办结）÷（已报到 + 部门办结）"),
     "wo_resolve_rate": gettext_lazy("部门办结 ÷ 被召集工单"),
@@ -247,9 +254,16 @@ def work_order_nodes(assignee_id: int, assignee_path: str, place_path: str) -> l
 
 # ---- increments: the one definition shared by the live hook, rebuild and the drill-down ----
 
-def appeal_increments(action: str, data: dict, at, *, first_response: bool, respond_due, resolve_due) -> dict:
-    """What one timeline event adds to its appeal's counters, given the appeal as it was before it."""
-    c: dict[str, int] = {}
+def appeal_increments(action: str, data: dict, at, *, first_response: bool, respond_due, resolve_due,
+                      previous_rating: tuple | None = None, was_overdue: bool = False) -> dict:
+    """What one timeline event adds to its appeal's counters, given the appeal as it was before it.
+
+    `previous_rating` is the appeal's rating before this event ((satisfaction, resolved), None when
+    it had none): a second rating replaces the first, so its counters take the first one's back and
+    the appeal counts once, with its final rating. `was_overdue` says an overdue warning is already
+    on its timeline: the overdue counter counts appeals, so only the first warning counts.
+    """
+    c: dict[str, int] = defaultdict(int)
     if action == Action.SUBMIT:
         c["submitted"] = 1
     if action in RESPONSE_ACTIONS and first_response:
@@ -261,19 +275,33 @@ def appeal_increments(action: str, data: dict, at, *, first_response: bool, resp
         if resolve_due is not None and at <= resolve_due:
             c["resolved_on_time"] = 1
     if action == Action.RATE:
-        c["rated"] = 1
+        if previous_rating is None:
+            c["rated"] = 1
+        else:
+            before, before_resolved = previous_rating
+            if SATISFACTION_COUNTER.get(before):
+                c[SATISFACTION_COUNTER[before]] -= 1
+            if before_resolved is True:
+                c["reporter_resolved"] -= 1
         counter = SATISFACTION_COUNTER.get(data.get("satisfaction"))
         if counter:
-            c[counter] = 1
+            c[counter] += 1
         if data.get("resolved") is True:
-            c["reporter_resolved"] = 1
+            c["reporter_resolved"] += 1
         if data.get("reopen"):
             c["reopened"] = 1
-    simple = {Action.HAND_ON: "handed_on", Action.HAND_BACK: "bounces", ESCALATE: "escalated", OVERDUE: "overdue",
+    if action == OVERDUE and not was_overdue:
+        c["overdue"] = 1
+    simple = {Action.HAND_ON: "handed_on", Action.HAND_BACK: "bounces", ESCALATE: "escalated",
               Action.REJECT: "rejected", Action.MERGE: "merged", Action.CLOSE: "closed", AUTO_CLOSE: "closed"}
     if action in simple:
-        c[simple[action]] = c.get(simple[action], 0) + 1
-    return c
+        c[simple[action]] += 1
+    return {k: v for k, v in c.items() if v}
+
+
+def rating_of(satisfaction, resolved) -> tuple | None:
+    """An appeal's rating as `appeal_increments` takes it: None when it has none yet."""
+    return (satisfaction, resolved) if satisfaction else None
 
 
 def work_order_increments(action: str, data: dict, at, *, report_due, resolve_due) -> dict:
@@ -362,8 +390,12 @@ def on_events(items) -> None:
 
 def _add_event(rows: _Rows, appeal, event, *, work_order=None) -> None:
     action, data = event.action, event.data or {}
+    was_overdue = action == OVERDUE and AppealEvent.objects.filter(
+        appeal_id=appeal.pk, action=OVERDUE, id__lt=event.pk).exists()
     inc = appeal_increments(action, data, event.at, first_response=appeal.accepted_at is None,
-                            respond_due=appeal.respond_due, resolve_due=appeal.resolve_due)
+                            respond_due=appeal.respond_due, resolve_due=appeal.resolve_due,
+                            previous_rating=rating_of(appeal.satisfaction, appeal.rating_resolved),
+                            was_overdue=was_overdue)
     rows.add(appeal_nodes(appeal.grid_path, appeal.place_path), local_day(appeal.submitted_at), inc)
     if action == Action.WHISTLE:
         ids = [int(i) for i in data.get("work_orders") or ()]
@@ -387,25 +419,37 @@ def _upsert(rows: _Rows) -> None:
 
     The database serialises the increments on each row (PostgreSQL's upsert locks the row or waits
     for a concurrent insert of the same key; SQLite's writers queue), so no count is ever lost.
+    A negative increment (a second rating taking the first one's counts back) cannot go through the
+    INSERT (the counters are checked non-negative on the row proposed): it is applied by an UPDATE of
+    the row after the upsert, the row the first rating already counted in.
     """
-    used = sorted({name for row in rows.rows.values() for name in row[3]})
+    used = sorted({name for row in rows.rows.values() for name, n in row[3].items() if n > 0})
     qn = connection.ops.quote_name
     table = qn(AppealRollup._meta.db_table)
-    cols = ["day", "node", "kind", "parent", "org_id", *COUNTERS]
-    params: list = []
-    values = []
     adapt = connection.ops.adapt_datefield_value
-    # Counters this event does not touch are a literal 0, not a parameter: a submit's upsert then
-    # binds 6 values a row instead of 24 (the driver's query parsing was a visible share of a submit).
-    row_sql = "(" + ", ".join(["%s"] * 5 + ["%s" if c in used else "0" for c in COUNTERS]) + ")"
-    for (key, day), (kind, parent, org_id, inc) in sorted(rows.rows.items()):
-        values.append(row_sql)
-        params += [adapt(day), key, str(kind), parent, org_id, *(inc.get(c, 0) for c in COUNTERS if c in used)]
-    sets = ", ".join(f"{qn(c)} = {table}.{qn(c)} + excluded.{qn(c)}" for c in used)
-    sql = (f"INSERT INTO {table} ({', '.join(qn(c) for c in cols)}) VALUES {', '.join(values)} "
-           f"ON CONFLICT ({qn('node')}, {qn('day')}) DO UPDATE SET {sets}")
-    with connection.cursor() as cur:
-        cur.execute(sql, params)
+    if used:
+        cols = ["day", "node", "kind", "parent", "org_id", *COUNTERS]
+        params: list = []
+        values = []
+        # Counters this event does not touch are a literal 0, not a parameter: a submit's upsert then
+        # binds 6 values a row instead of 24 (the driver's query parsing was a visible share of a submit).
+        row_sql = "(" + ", ".join(["%s"] * 5 + ["%s" if c in used else "0" for c in COUNTERS]) + ")"
+        for (key, day), (kind, parent, org_id, inc) in sorted(rows.rows.items()):
+            values.append(row_sql)
+            params += [adapt(day), key, str(kind), parent, org_id,
+                       *(max(inc.get(c, 0), 0) for c in COUNTERS if c in used)]
+        sets = ", ".join(f"{qn(c)} = {table}.{qn(c)} + excluded.{qn(c)}" for c in used)
+        sql = (f"INSERT INTO {table} ({', '.join(qn(c) for c in cols)}) VALUES {', '.join(values)} "
+               f"ON CONFLICT ({qn('node')}, {qn('day')}) DO UPDATE SET {sets}")
+        with connection.cursor() as cur:
+            cur.execute(sql, params)
+    for (key, day), (_kind, _parent, _org_id, inc) in sorted(rows.rows.items()):
+        minus = sorted((c, -n) for c, n in inc.items() if n < 0)
+        if minus:
+            sets = ", ".join(f"{qn(c)} = {qn(c)} - %s" for c, _n in minus)
+            with connection.cursor() as cur:
+                cur.execute(f"UPDATE {table} SET {sets} WHERE {qn('node')} = %s AND {qn('day')} = %s",
+                            [n for _c, n in minus] + [key, adapt(day)])
 
 
 # ---- rebuild from the timeline ----
@@ -449,14 +493,19 @@ def replay_appeal(a: _AppealFacts, events, resolve_hours) -> list[tuple[int, dic
     if reopened:
         hours = resolve_hours.get((a.category_id, a.urgency))
         resolve_due = a.submitted_at + dt.timedelta(hours=hours) if hours is not None else a.resolve_due
-    responded = False
+    responded = overdue = False
+    rating = None
     out = []
     for event_id, action, at, data in events:
         data = data or {}
         inc = appeal_increments(action, data, at, first_response=not responded, respond_due=a.respond_due,
-                                resolve_due=resolve_due)
+                                resolve_due=resolve_due, previous_rating=rating, was_overdue=overdue)
         if action in RESPONSE_ACTIONS:
             responded = True
+        if action == OVERDUE:
+            overdue = True
+        if action == Action.RATE:
+            rating = rating_of(data.get("satisfaction"), data.get("resolved"))
         if action == Action.RATE and data.get("reopen"):
             resolve_due = a.resolve_due
         if inc:
@@ -831,7 +880,18 @@ def breakdown(actor, node, start=None, end=None) -> dict:
         children.append({**child.out(), **with_rates(by_key.get(child.key, {}))})
     departments.sort(key=lambda d: (-d["summoned"], d["name"] or ""))
     return {"scope": node.out(), "start": start.isoformat(), "end": end.isoformat(), "totals": totals,
-            "children": children, "departments": departments}
+            "children": children, "departments": departments, "overdue_now": overdue_now(node)}
+
+
+def overdue_now(node: Node, now=None) -> int | None:
+    """Appeals in the node that are overdue right now, by the board's rule (selectors.overdue_q), so
+    the KPI page and the dispatch board give the same number. None for an organisation (its overdue
+    work orders are counted by `wo_overdue`)."""
+    from .selectors import overdue_q
+
+    if node.obj._meta.label_lower not in ("places.place", "places.grid"):
+        return None
+    return Appeal.objects.filter(_scope_filter(node)).filter(overdue_q(now)).count()
 
 
 # ---- the list behind each number (a drill-down: it may scan, keyset-paginated) ----
@@ -902,8 +962,9 @@ def _behind_appeals(node, lo, hi, metric, after, limit):
             at_by_id = {e[0]: e[2] for e in events[a.pk]}
             hits = [(eid, inc[metric]) for eid, inc in replay_appeal(facts, events[a.pk], resolve_hours)
                     if inc.get(metric)]
-            if hits:
-                out.append(BehindRow(a, sum(n for _e, n in hits), at_by_id[hits[-1][0]]))
+            total = sum(n for _e, n in hits)
+            if total:  # a first rating taken back by the final one adds nothing
+                out.append(BehindRow(a, total, at_by_id[hits[-1][0]]))
             last = a.pk
             if len(out) > limit:
                 break

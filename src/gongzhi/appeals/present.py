@@ -115,7 +115,10 @@ def _iso(value):
 
 
 def is_overdue(appeal, now=None) -> bool:
-    return bool(appeal.step_due and appeal.step_due < (now or timezone.now()))
+    """The board's rule (selectors.overdue_q), for one appeal."""
+    from .selectors import is_overdue as rule
+
+    return rule(appeal, now)
 
 
 def appeal_out(viewer, appeal, *, photo_url, events=None, photos=None, work_orders=None) -> dict:

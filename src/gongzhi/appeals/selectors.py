@@ -304,11 +304,24 @@ def _dispatch_q(actor) -> Q:
     return q
 
 
+def overdue_q(now=None) -> Q:
+    """The one rule for "overdue": an appeal still open whose pending step's deadline (step_due: the
+    response, the result, or its earliest open work order's step) has passed. The dispatch board's
+    overdue section and the KPI page's "overdue now" both count with it; the sweep warns about the
+    same appeals, and the KPI counter `overdue` counts each warned appeal once."""
+    return Q(state__in=OPEN_STATES, step_due__lt=now or timezone.now())
+
+
+def is_overdue(appeal, now=None) -> bool:
+    """`overdue_q` for one appeal already read (a row on a page)."""
+    return appeal.state in OPEN_STATES and bool(appeal.step_due and appeal.step_due < (now or timezone.now()))
+
+
 def board_section_q(section: str, now) -> Q:
     if section == "unassigned":
         return Q(state__in=OPEN_STATES, owner__isnull=True)
     if section == "overdue":
-        return Q(state__in=OPEN_STATES, step_due__lt=now)
+        return overdue_q(now)
     if section == "awaiting_whistle":
         return Q(state__in=AWAITING_WHISTLE_STATES, owner_level=Level.STREET)
     raise ValidationFailed("bad_section", _("未知的调度台栏目：%(s)s（可选：unassigned、overdue、awaiting_whistle）。") % {

@@ -67,6 +67,13 @@ def kpi_page(request):
     totals = data["totals"]
     cards = [{"name": r, "label": kpi.RATE_LABELS[r], "value": _fmt_rate(r, totals[r]),
               "definition": kpi.RATE_DEFINITIONS[r]} for r in rates]
+    overdue_now = None
+    if data["overdue_now"] is not None:
+        from .selectors import can_use_board
+
+        where = {"grid" if node.kind == kpi.RollupKind.GRID else "community": node.code}
+        overdue_now = {"value": data["overdue_now"], "url": (reverse("appeals:board") + "?" + _params(
+            section="overdue", **where)) if can_use_board(request.user) else ""}
     scopes = kpi.default_nodes(request.user)
     here = reverse("appeals:kpi")
     children = [{"row": c, "url": here + "?" + _params(scope=c["code"], start=s, end=e),
@@ -84,7 +91,7 @@ def kpi_page(request):
                           for row in data["children"]]},
     }
     return render(request, "appeals/kpi.html", {
-        "node": node, "data": data, "start": s, "end": e, "cards": cards,
+        "node": node, "data": data, "start": s, "end": e, "cards": cards, "overdue_now": overdue_now,
         "total_cells": _cells(totals, counts, node.code, s, e), "total_rates": [_fmt_rate(r, totals[r]) for r in rates],
         "count_heads": [kpi.COUNTER_LABELS[c] for c in counts], "rate_heads": [kpi.RATE_LABELS[r] for r in rates],
         "dept_heads": [kpi.COUNTER_LABELS[c] for c in DEPT_COUNTS], "dept_rate_heads": [

@@ -347,7 +347,7 @@ def wish_list(request, place: str = ""):
 
     where = Place.objects.filter(code=place).first() if place else None
     cards = selectors.wish_wall(place=where)
-    return {"count": len(cards), "items": [{**c, "due_on": c["due_on"].isoformat()} for c in cards]}
+    return {"count": len(cards), "waiting": selectors.wishes_waiting_count(place=where), "items": [{**c, "due_on": c["due_on"].isoformat()} for c in cards]}
 
 
 @router.get("/units/{org_id}/record", auth=AUTH, summary="A unit's annual co-building record from the lists")

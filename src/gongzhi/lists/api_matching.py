@@ -39,9 +39,13 @@ def proposal_out(proposal: matching_service.Proposal) -> dict:
             "taker": taker_out(p.resource),
             "cost": p.cost,
             "distance_m": p.distance_m,
+            # Where each side's point came from (need_point, need_grid, need_place; resource_point,
+            # resource_home, resource_area; null: no location) and the distance said in words.
+            "distance_basis": {"need": p.basis[0], "resource": p.basis[1]},
+            "distance_note": p.distance_note,
             "reason": p.reason,
-            "alternatives": [{"resource": resource_out(c.resource), "cost": c.cost, "distance_m": c.distance_m}
-                             for c in p.alternatives],
+            "alternatives": [{"resource": resource_out(c.resource), "cost": c.cost, "distance_m": c.distance_m,
+                              "distance_note": c.distance_note} for c in p.alternatives],
         } for p in proposal.pairs],
         "unmatched": [{"need": need_out(u.need), "code": u.code, "reason": u.reason} for u in proposal.unmatched],
         "stats": proposal.stats,

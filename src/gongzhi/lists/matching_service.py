@@ -20,7 +20,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -71,6 +71,11 @@ class Candidate:
     distance_m: int | None
     exact_skill: bool
     area_label: tuple[str, str]
+    basis: tuple[str | None, str | None] = (None, None)
+
+    @property
+    def distance_note(self) -> str:
+        return distance_text(self.distance_m, self.basis)
 
     @property
     def taker_name(self) -> str:
@@ -85,6 +90,11 @@ class Pair:
     reason: str
     distance_m: int | None
     alternatives: list[Candidate] = field(default_factory=list)
+    basis: tuple[str | None, str | None] = (None, None)
+
+    @property
+    def distance_note(self) -> str:
+        return distance_text(self.distance_m, self.basis)
 
     @property
     def taker_name(self) -> str:
@@ -224,15 +234,96 @@ def _load(resources: list[Resource]) -> tuple[dict[int, int], dict[tuple[str, in
 
 # ---- feasibility and cost of one pair ----
 
-def _distance_m(need: Need, resource: Resource) -> int | None:
-    lon1, lat1 = (need.lon, need.lat) if need.lon is not None else (need.place.lon, need.place.lat)
-    lon2, lat2 = resource.lon, resource.lat
-    if None in (lon1, lat1, lon2, lat2):
-        return None
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+def _metres(p1, p2) -> int:
+    (lon1, lat1), (lon2, lat2) = p1, p2
+    r1, r2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = r2 - r1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(r1) * math.cos(r2) * math.sin(dl / 2) ** 2
     return int(round(2 * 6_371_000 * math.asin(min(1.0, math.sqrt(a)))))
+
+
+def _centre(min_lon, min_lat, max_lon, max_lat):
+    if None in (min_lon, min_lat, max_lon, max_lat):
+        return None
+    return ((min_lon + max_lon) / 2, (min_lat + max_lat) / 2)
+
+
+# Where a side's point was taken from: its own point, or the centre of the area it belongs to.
+NEED_POINT, NEED_GRID, NEED_PLACE = "need_point", "need_grid", "need_place"
+RES_POINT, RES_HOME, RES_AREA = "resource_point", "resource_home", "resource_area"
+ESTIMATED = (NEED_GRID, NEED_PLACE, RES_HOME, RES_AREA)
+
+
+class Locator:
+    """Where needs and resources are, for the distance between them.
+
+    A need: its own point, else the centre of its grid, else of its community (the place's point, or
+    the box of its grids). A resource: its own point, else the centre of its owner's community (a
+    unit's, a team's, a member's), else of the part of its service area that covers the need. Each
+    point says where it came from, so the board can say "about" and why; when neither is known the
+    distance is None and `why` says which side has no location.
+    Three queries for a whole proposal, whatever its size."""
+
+    def __init__(self, needs, resources):
+        from gongzhi.places.models import Grid
+
+        for r in resources:
+            if not hasattr(r, "_gz_area"):
+                attach_areas([r])
+        place_paths = {n.place_path for n in needs} | {r.place_path for r in resources if r.place_path}
+        place_paths |= {path for r in resources for path, _name in r._gz_area[0]}
+        grid_paths = {n.grid_path for n in needs if n.grid_path}
+        grid_paths |= {path for r in resources for path, _name in r._gz_area[1]}
+        self.places: dict[str, tuple[float, float]] = {}
+        for path, lon, lat in Place.objects.filter(path__in=place_paths).values_list("path", "lon", "lat"):
+            if lon is not None and lat is not None:
+                self.places[path] = (lon, lat)
+        missing = place_paths - set(self.places)
+        if missing:
+            rows = (Grid.objects.filter(community__path__in=missing).values("community__path")
+                    .annotate(a=Min("min_lon"), b=Min("min_lat"), c=Max("max_lon"), d=Max("max_lat"))
+                    .values_list("community__path", "a", "b", "c", "d").order_by())
+            for path, *box in rows:
+                centre = _centre(*box)
+                if centre is not None:
+                    self.places[path] = centre
+        self.grids = {}
+        for path, *box in Grid.objects.filter(path__in=grid_paths).values_list(
+                "path", "min_lon", "min_lat", "max_lon", "max_lat"):
+            centre = _centre(*box)
+            if centre is not None:
+                self.grids[path] = centre
+
+    def need_point(self, need: Need):
+        if need.lon is not None and need.lat is not None:
+            return (need.lon, need.lat), NEED_POINT
+        if need.grid_path in self.grids:
+            return self.grids[need.grid_path], NEED_GRID
+        if need.place_path in self.places:
+            return self.places[need.place_path], NEED_PLACE
+        return None, None
+
+    def resource_point(self, resource: Resource, need: Need):
+        if resource.lon is not None and resource.lat is not None:
+            return (resource.lon, resource.lat), RES_POINT
+        if resource.place_path in self.places:
+            return self.places[resource.place_path], RES_HOME
+        places, grids = resource._gz_area
+        for path, _name in grids:
+            if need.grid_path and need.grid_path.startswith(path) and path in self.grids:
+                return self.grids[path], RES_AREA
+        for path, _name in places:
+            if need.place_path.startswith(path) and path in self.places:
+                return self.places[path], RES_AREA
+        return None, None
+
+    def distance(self, need: Need, resource: Resource) -> tuple[int | None, tuple[str | None, str | None]]:
+        """(metres or None, (where the need's point came from, where the resource's did))."""
+        p1, b1 = self.need_point(need)
+        p2, b2 = self.resource_point(resource, need)
+        if p1 is None or p2 is None:
+            return None, (b1, b2)
+        return _metres(p1, p2), (b1, b2)
 
 
 class _Area:
@@ -283,11 +374,38 @@ def reason_texts() -> dict:
     return {
         "exact": _("技能匹配：%(skill)s"), "generic": _("通用志愿服务可承接：%(skill)s"),
         "area": _("服务范围含%(name)s"), "home": _("提供方所在地区含%(name)s"),
-        "distance": _("距离 %(m)s 米"), "far": _("距离未知"), "load": _("%(owner)s当前 %(n)s 项在办"),
+        "distance": _("距离 %(m)s 米"), "about": _("距离约 %(m)s 米（%(basis)s）"),
+        "far": _("距离未知：%(why)s"), "load": _("%(owner)s当前 %(n)s 项在办"),
         "urgent": _("紧急需求优先"), "sep": _("；"),
+        "basis": basis_texts(),
         "skills": {value: str(label) for value, label in Skill.choices},
         "owners": {kind: owner_label_for(kind) for kind in TakerKind.values},
     }
+
+
+def basis_texts() -> dict:
+    return {
+        NEED_GRID: _("需求按所在网格中心"), NEED_PLACE: _("需求按所在社区中心"),
+        RES_HOME: _("提供方按其所在社区中心"), RES_AREA: _("提供方按服务范围中心"),
+        "need_none": _("需求没有位置，其网格和社区也没有中心点"),
+        "resource_none": _("提供方没有登记位置，其所在社区和服务范围也没有中心点"),
+    }
+
+
+def distance_text(metres: int | None, basis, texts: dict | None = None) -> str:
+    """"距离 850 米", "距离约 1200 米（需求按所在网格中心）" or "距离未知：<which side has no location>"."""
+    t = texts or {"distance": _("距离 %(m)s 米"), "about": _("距离约 %(m)s 米（%(basis)s）"),
+                  "far": _("距离未知：%(why)s"), "sep": _("；"), "basis": basis_texts()}
+    b = t["basis"]
+    if metres is None:
+        why = [b["need_none"]] if basis[0] is None else []
+        if basis[1] is None:
+            why.append(b["resource_none"])
+        return t["far"] % {"why": t["sep"].join(why)}
+    estimated = [b[x] for x in basis if x in ESTIMATED]
+    if not estimated:
+        return t["distance"] % {"m": metres}
+    return t["about"] % {"m": metres, "basis": _("、").join(estimated)}
 
 
 def pair_reason(need: Need, cand: Candidate, owner_open: int, resource: Resource, texts: dict | None = None) -> str:
@@ -296,7 +414,7 @@ def pair_reason(need: Need, cand: Candidate, owner_open: int, resource: Resource
     parts = [
         t["exact" if cand.exact_skill else "generic"] % {"skill": skill},
         t[cand.area_label[0]] % {"name": cand.area_label[1]},
-        t["distance"] % {"m": cand.distance_m} if cand.distance_m is not None else t["far"],
+        distance_text(cand.distance_m, cand.basis, t),
         t["load"] % {"owner": t["owners"][resource.owner_kind], "n": owner_open},
     ]
     if need.urgency == Urgency.URGENT:
@@ -311,8 +429,10 @@ class _Feasibility:
     generic helper may take it) at each ancestor of its community and of its grid, so the work per
     need is its candidates, not the scope's resources."""
 
-    def __init__(self, resources: list[Resource], used: dict[int, int], today, offered: set[str]):
+    def __init__(self, resources: list[Resource], used: dict[int, int], today, offered: set[str],
+                 locator: Locator | None = None):
         self.today = today
+        self.locator = locator or Locator([], resources)
         # Skills some active resource anywhere offers: a need whose skill nobody near offers is
         # "out of area" when someone elsewhere does, and "no such skill" otherwise.
         self.offered = offered
@@ -351,9 +471,9 @@ class _Feasibility:
             if self.left[r.pk] <= 0:
                 furthest = FULL
                 continue
-            dist = _distance_m(need, r)
+            dist, basis = self.locator.distance(need, r)
             metres = DISTANCE_UNKNOWN_M if dist is None else min(dist, DISTANCE_CAP_M)
-            out.append(Candidate(r, metres // 10 + (0 if exact else GENERIC_PENALTY), dist, exact, area))
+            out.append(Candidate(r, metres // 10 + (0 if exact else GENERIC_PENALTY), dist, exact, area, basis))
         if out:
             return out, None
         return [], furthest
@@ -393,7 +513,7 @@ def matching_propose(*, actor, place: Place, need_numbers: list[str] | None = No
     offered = set()
     if needs:
         offered = set(Resource.objects.filter(active=True).order_by().values_list("skill", flat=True).distinct())
-    feas = _Feasibility(resources, used, today, offered)
+    feas = _Feasibility(resources, used, today, offered, Locator(needs, resources) if needs else None)
     res_index = {r.pk: k for k, r in enumerate(resources)}
     owners: dict[tuple[str, int], int] = {}
     for r in resources:
@@ -446,7 +566,7 @@ def matching_propose(*, actor, place: Place, need_numbers: list[str] | None = No
         load = problem.load_cost(o, taken_by_owner[o])
         reason = pair_reason(need, cand, problem.owner_open[o] + taken_by_owner[o] - 1, resource, texts)
         pairs.append(Pair(need, resource, cand.cost + load, reason, cand.distance_m,
-                          [c for c in cands[i] if c.resource.pk != resource.pk][:ALTERNATIVES]))
+                          [c for c in cands[i] if c.resource.pk != resource.pk][:ALTERNATIVES], cand.basis))
     for need in Need.objects.filter(number__in=not_open).select_related("place").order_by("number"):
         unmatched.append(Unmatched(need, "not_open", _("需求当前状态为“%(state)s”，不能派单")
                                    % {"state": need.get_state_display()}))

@@ -21,6 +21,7 @@ from .models import (
     ProjectState,
     Resource,
 )
+from .workflow import need_can_be_taken
 
 WALL_DONE_DAYS = 90
 WALL_LIMIT = 60
@@ -204,6 +205,20 @@ def need_timeline(need: Need, *, show_names: bool) -> list[dict]:
 
 # ---- the public wish wall ----
 
+def takeable_needs_q(today: dt.date | None = None) -> Q:
+    """Needs that can still be taken (claimed or dispatched), as a query: the same rule as
+    workflow.need_can_be_taken, which guards the claim itself."""
+    return Q(state=NeedState.OPEN, due_on__gte=today or timezone.localdate())
+
+
+def wishes_waiting_count(*, place=None, today: dt.date | None = None) -> int:
+    """How many micro-wishes wait for someone to take them: every one, not only the cards shown."""
+    qs = Need.objects.filter(takeable_needs_q(today), kind=NeedKind.MICRO_WISH)
+    if place is not None:
+        qs = qs.filter(place_path__startswith=place.path)
+    return qs.count()
+
+
 def wish_wall(*, place=None, today: dt.date | None = None, limit: int = WALL_LIMIT) -> list[dict]:
     """Open micro-wishes and those fulfilled in the last 90 days, as plain dicts with nothing personal:
     no requester, no description, the beneficiary only as the alias typed ("王奶奶"), the place only
@@ -234,6 +249,7 @@ def wish_wall(*, place=None, today: dt.date | None = None, limit: int = WALL_LIM
             "community": n.place.name, "category": n.category, "category_label": n.get_category_display(),
             "state": n.state, "state_label": n.get_state_display(), "due_on": n.due_on,
             "fulfilled": n.state in (NeedState.DONE, NeedState.RATED),
+            "can_take": need_can_be_taken(n, today),
             "taker": public(taker_name(p, public=True)) if p else "",
         })
     return out

@@ -480,6 +480,6 @@ def wish_wall(request):
     cards = selectors.wish_wall(place=place)
     resp = render(request, "lists/wishes.html", {"cards": cards, "place": place,
                                                  "can_claim": permissions.is_taker(request.user),
-                                                 "open_count": sum(1 for c in cards if not c["fulfilled"])})
+                                                 "open_count": selectors.wishes_waiting_count(place=place)})
     resp["Cache-Control"] = "private, max-age=60" if request.user.is_authenticated else "public, max-age=60"
     return resp

@@ -27,6 +27,7 @@ Choices made here, for the record:
 
 from __future__ import annotations
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gongzhi.core.workflow import Transition
@@ -77,13 +78,29 @@ def _no_requester(need, data) -> bool:
     return need.requester_id is None
 
 
+def need_can_be_taken(need, today=None) -> bool:
+    """The one rule for "this need can still be taken" (claimed or dispatched): it is open and its
+    wished-for date has not passed. `selectors.takeable_needs_q` is the same rule as a query (the
+    wish wall counts and offers 认领 with it); the claim row below guards with it."""
+    today = today or timezone.localdate()
+    return need.state == NeedState.OPEN and need.due_on is not None and need.due_on >= today
+
+
+def _can_be_taken(need, data) -> bool:
+    return need_can_be_taken(need)
+
+
+_EXPIRED = _("该需求的期望完成日期已过，不能再认领；请先修改期望日期。")
+
+
 _RATE_BY_REQUESTER = _("只有提出需求的居民可以评价。")
 
 NEED_TABLE: tuple[Transition, ...] = (
     Transition(NEW, NeedAction.CREATE, NeedState.OPEN, frozenset({ANYONE})),
     Transition(NeedState.OPEN, NeedAction.EDIT, NeedState.OPEN, frozenset({REQUESTER, RECORDER})),
     Transition(NeedState.OPEN, NeedAction.WITHDRAW, NeedState.WITHDRAWN, frozenset({REQUESTER, RECORDER})),
-    Transition(NeedState.OPEN, NeedAction.CLAIM, NeedState.CLAIMED, frozenset({TAKER})),
+    Transition(NeedState.OPEN, NeedAction.CLAIM, NeedState.CLAIMED, frozenset({TAKER}), guard=_can_be_taken,
+               refusal=_EXPIRED),
     Transition(NeedState.OPEN, NeedAction.DISPATCH, NeedState.DISPATCHED, frozenset({DISPATCHER}),
                requires=("taker",)),
     Transition(NeedState.DONE, NeedAction.RATE, NeedState.RATED, frozenset({REQUESTER}), requires=("rating",)),
