@@ -1,0 +1,30 @@
+"""The public JSON door to appeals: the same public view as the public pages and Open311.
+
+No sign-in needed (a token or a session is accepted and changes nothing): no reporter, no staff
+names, masked text, the micro grid's centre for a location.
+"""
+
+from __future__ import annotations
+
+from ninja import Router
+
+from gongzhi.api import OPTIONAL_AUTH
+
+from . import public
+
+router = Router(tags=["public"])
+
+
+@router.get("/public/appeals", auth=OPTIONAL_AUTH,
+            summary="Recent appeals (public view), newest first; filters community, category, state; keyset `after`")
+def public_appeal_list(request, community: str = "", category: str = "", state: str = "", after: str = "",
+                       limit: str = ""):
+    q = public.parse_list_query({"community": community, "category": category, "state": state, "after": after,
+                                 "limit": limit})
+    items, next_after = public.public_page(q)
+    return {"items": [v.as_dict() for v in items], "next_after": next_after}
+
+
+@router.get("/public/appeals/{number}", auth=OPTIONAL_AUTH, summary="One appeal's public view with its public steps")
+def public_appeal_get(request, number: str):
+    return public.public_appeal(public.public_get(number), with_steps=True).as_dict()
