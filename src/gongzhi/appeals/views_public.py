@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from gongzhi.places.models import Place, PlaceKind
+from gongzhi.places.models import Grid, Place, PlaceKind
 
 from . import public, selectors
 from .models import State
@@ -32,6 +32,14 @@ def _point(view) -> dict:
             "url": reverse("appeals:public_detail", args=[view.number])}
 
 
+def _outlines(views) -> list[dict]:
+    """The micro grids of the appeals shown (public, as on the grid map), drawn so that a point reads
+    as "somewhere in this grid" even without a base map."""
+    codes = sorted({v.grid_code for v in views})
+    return [{"code": g.code, "name": g.name, "geometry": g.geometry}
+            for g in Grid.objects.filter(code__in=codes).only("code", "name", "geometry")]
+
+
 def public_list(request):
     q = public.parse_list_query(request.GET)  # a bad filter is a 400 page (GongzhiErrorMiddleware)
     items, next_after = public.public_page(q)
@@ -43,7 +51,7 @@ def public_list(request):
     resp = render(request, "appeals/public_list.html", {
         "q": q, "items": items, "next_url": next_url, "first_url": first_url, "communities": communities,
         "categories": selectors.categories(), "states": states, "tile_url": settings.MAP_TILE_URL,
-        "points": [_point(v) for v in items]})
+        "points": [_point(v) for v in items], "outlines": _outlines(items)})
     return _cache(request, resp)
 
 
@@ -52,6 +60,6 @@ def public_detail(request, number: str):
     resp = render(request, "appeals/public_detail.html", {
         "view": view, "tile_url": settings.MAP_TILE_URL,
         "list_url": reverse("appeals:public_list") + "?" + urlencode({"community": view.community_code}),
-        "point": _point(view)})
+        "point": _point(view), "outlines": _outlines([view])})
     return _cache(request, resp)
 

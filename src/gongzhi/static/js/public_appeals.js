@@ -9,6 +9,14 @@
   const points = many ? JSON.parse(many.textContent) : one ? [JSON.parse(one.textContent)] : [];
   const map = L.map(el, { scrollWheelZoom: false }).setView([22.82, 108.33], 12);
   if (el.dataset.tiles) L.tileLayer(el.dataset.tiles, { maxZoom: 19 }).addTo(map);
+  const grids = document.getElementById("public-grids");
+  const outlines = L.featureGroup().addTo(map);
+  if (grids) {
+    JSON.parse(grids.textContent).forEach((g) => {
+      L.geoJSON(g.geometry, { interactive: true, style: { color: "#2563eb", weight: 1, fillOpacity: 0.05 } })
+        .bindTooltip(esc(g.name)).addTo(outlines);  // Leaflet sets a string as HTML
+    });
+  }
   const groups = new Map();
   points.forEach((p) => {
     const key = p.lat + "," + p.lon;
@@ -24,7 +32,8 @@
     m.addTo(map);
     markers.push(m);
   });
-  if (markers.length === 1) map.setView(markers[0].getLatLng(), parseInt(el.dataset.zoom || "15", 10));
+  if (markers.length === 1 && outlines.getLayers().length) map.fitBounds(outlines.getBounds(), { maxZoom: 17 });
+  else if (markers.length === 1) map.setView(markers[0].getLatLng(), parseInt(el.dataset.zoom || "15", 10));
   else if (markers.length > 1) map.fitBounds(L.featureGroup(markers).getBounds(), { padding: [20, 20], maxZoom: 16 });
   el.dataset.markers = String(markers.length);
   window.gzPublicMap = { map: map, markers: markers };
