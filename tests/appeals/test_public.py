@@ -222,3 +222,20 @@ def test_any_query_string_is_a_page_or_a_400_never_a_500(client, city, junk):
     for name in ("community", "category", "state", "after", "limit"):
         assert client.get("/appeals/public/", {name: junk}).status_code in (200, 400)
         assert client.get("/api/v1/public/appeals", {name: junk}).status_code in (200, 400)
+
+
+def test_a_page_of_the_list_costs_the_same_number_of_queries_at_any_size(client, city):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count(url):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    submit(city.jumin)
+    url = f"/appeals/public/?community={city.tree['beining'].code}"
+    few, few_api = count(url), count("/api/v1/public/appeals")
+    for i in range(6):
+        submit(city.jumin, point=(108.3211 + 0.005 * (i % 2), 22.8239), title=f"第{i}条")
+    assert count(url) == few and count("/api/v1/public/appeals") == few_api
