@@ -196,6 +196,10 @@ def test_the_public_pages_need_no_sign_in_and_are_cached_like_the_wish_wall(clie
     client.force_login(city.linju)
     assert client.get("/appeals/public/")["Cache-Control"] == "private, max-age=60"
     assert _api(client, f"/api/v1/public/appeals/{a.number}")[0] == 200  # a session changes nothing
+    assert client.get("/api/v1/public/appeals")["Cache-Control"] == "private, max-age=60"
+    client.logout()
+    assert client.get("/api/v1/public/appeals")["Cache-Control"] == "public, max-age=60"
+    assert client.get(f"/api/v1/public/appeals/{a.number}")["Cache-Control"] == "public, max-age=60"
 
 
 def test_the_reporter_finds_the_public_page_from_their_appeal_and_the_wall_links_the_list(client, city):
