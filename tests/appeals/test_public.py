@@ -157,7 +157,7 @@ def test_unknown_numbers_are_404_on_the_page_and_the_api(client, city):
 @pytest.mark.parametrize("params", [
     {"community": "nope"}, {"community": "9" * 200}, {"category": "nope"}, {"state": "bogus"},
     {"after": "SQ20990101000001"}, {"after": "x" * 50}, {"limit": "0"}, {"limit": "abc"}, {"limit": "1000"},
-    {"limit": "-1"},
+    {"limit": "-1"}, {"community": "45\x00"}, {"after": "SQ\x00"}, {"category": "噪声"}, {"state": "ｏｐｅｎ"},
 ])
 def test_bad_query_input_is_a_clear_400_on_the_page_and_the_api(client, city, params):
     submit(city.jumin)

@@ -20,6 +20,7 @@ view never shows anyway). There is no "private" flag on appeals.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
@@ -324,10 +325,15 @@ class ListQuery:
         return {k: v for k, v in out.items() if v}
 
 
+_TOKEN = re.compile(r"[A-Za-z0-9_-]*")
+
+
 def _one(params, name: str, max_len: int) -> str:
     value = (params.get(name) or "").strip()
     if len(value) > max_len:
         raise ValidationFailed(f"bad_{name}", _("参数 %(name)s 过长。") % {"name": name})
+    if not _TOKEN.fullmatch(value):  # codes, numbers and states are ASCII words (a NUL byte never reaches SQL)
+        raise ValidationFailed(f"bad_{name}", _("参数 %(name)s 只能包含字母、数字、下划线和连字符。") % {"name": name})
     return value
 
 
