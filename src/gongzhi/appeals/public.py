@@ -300,12 +300,16 @@ def public_queryset():
     return qs
 
 
+_TOKEN = re.compile(r"[A-Za-z0-9_-]*")
+
+
 def public_get(number: str):
     """The appeal numbered `number` (any case, spaces around ignored), or NotFound."""
     number = (number or "").strip().upper()
-    appeal = public_queryset().filter(number=number).first() if 0 < len(number) <= 20 else None
+    known = 0 < len(number) <= 20 and _TOKEN.fullmatch(number)  # (a NUL byte never reaches SQL)
+    appeal = public_queryset().filter(number=number).first() if known else None
     if appeal is None:
-        raise NotFound("unknown_appeal", _("未找到诉求：%(number)s") % {"number": number[:20]})
+        raise NotFound("unknown_appeal", _("未找到诉求：%(number)s") % {"number": number[:20].replace("\x00", "")})
     return appeal
 
 
@@ -323,9 +327,6 @@ class ListQuery:
                "category": self.category.code if self.category else "", "state": self.state}
         out.update(change)
         return {k: v for k, v in out.items() if v}
-
-
-_TOKEN = re.compile(r"[A-Za-z0-9_-]*")
 
 
 def _one(params, name: str, max_len: int) -> str:

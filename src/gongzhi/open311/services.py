@@ -57,6 +57,14 @@ def _hours(n: int) -> str:
     return _("%(n)d 小时") % {"n": n}
 
 
+def refuse_nul(path: str, *params) -> None:
+    """A NUL byte anywhere in the address or a parameter is a 400: PostgreSQL refuses it in text, and
+    a query that reached the database with one would fail as a 500."""
+    values = [path, *(v for p in params for key in p for v in (key, *p.getlist(key)))]
+    if any("\x00" in v for v in values):
+        raise ValidationFailed("nul_byte", _("参数中含有无效字符（NUL）。"))
+
+
 # ---- services (categories) ----
 
 def active_categories() -> list[Category]:
