@@ -195,6 +195,7 @@ api.add_router("/", accounts_router)
 api.add_router("/", board_router)  # before appeals_router: /appeals/board is not an appeal number
 api.add_router("/", appeals_router)
 api.add_router("/", "gongzhi.appeals.api_kpi.router")
+api.add_router("/", "gongzhi.appeals.api_public.router")
 api.add_router("/", notifications_router)
 api.add_router("/", "gongzhi.lists.api.router")
 api.add_router("/", "gongzhi.lists.api_matching.router")

@@ -376,3 +376,13 @@ def test_a_summoned_department_sees_the_point_and_is_named_responsible(client, c
     assert (r["status"], r["agency_responsible"]) == ("open", "街道：民生街道；职能部门：兴宁区城市管理局")
     (r,) = _list(client, api_key=key_of(stranger))
     assert (r["lat"], r["long"]) == (CENTROID[1], CENTROID[0])
+
+
+@pytest.mark.parametrize("url", [
+    f"{V2}/requests.json?service_request_id=SQ%00", f"{V2}/requests/SQ%00.json", f"{V2}/requests.xml?service_code=a%00",
+    f"{V2}/requests.json?status=open%00", f"{V2}/requests.json?start_date=2026-01-01%00", f"{V2}/tokens/ab%00.json",
+    f"{V2}/requests.json?api_key=%00",
+])
+def test_a_nul_byte_in_any_parameter_is_the_specs_400_not_a_500(client, city, url):
+    """PostgreSQL refuses NUL in text: without the check these reached the database and failed as 500s."""
+    assert_spec_error(client.get(url), 400, "xml" if ".xml" in url else "json")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_board, views_comments, views_entry, views_kpi
+from . import views, views_board, views_comments, views_entry, views_kpi, views_public
 
 app_name = "appeals"
 
@@ -16,6 +16,9 @@ urlpatterns = [
     path("kpi/export/", views_kpi.kpi_export, name="kpi_export"),
     path("kpi/list/", views_kpi.kpi_list, name="kpi_list"),
     path("kpi/list/export/", views_kpi.kpi_list_export, name="kpi_list_export"),
+    # The public pages (no sign-in), before "<number>/": "public" is not an appeal number.
+    path("public/", views_public.public_list, name="public_list"),
+    path("public/<str:number>/", views_public.public_detail, name="public_detail"),
     path("workorders/", views.work_order_inbox, name="work_orders"),
     path("workorders/<int:work_order_id>/", views.work_order_detail, name="work_order"),
     path("workorders/<int:work_order_id>/<slug:action>/", views.work_order_act, name="work_order_act"),

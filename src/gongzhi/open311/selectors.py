@@ -6,25 +6,18 @@ what each caller sees of it. The reporter's encrypted and masked fields are neve
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 
-from gongzhi.appeals.models import Appeal, AppealPhoto
+from gongzhi.appeals.models import Appeal
+from gongzhi.appeals.public import public_queryset
 from gongzhi.core.errors import NotFound
 
 from .services import CLOSED, CLOSED_STATES, MAX_RESULTS, OPEN, Filters
 
-_NEVER_LOADED = ("reporter_name_enc", "reporter_name_masked", "reporter_phone_enc", "reporter_phone_hash",
-                 "reporter_phone_masked", "rating_comment", "idempotency_key")
-
 
 def public_appeals():
-    qs = (Appeal.objects.select_related("category", "grid", "community__parent", "merged_into")
-          .defer(*_NEVER_LOADED, *(f"merged_into__{f}" for f in _NEVER_LOADED))
-          .prefetch_related(Prefetch("photos", queryset=AppealPhoto.objects.only("id", "appeal_id").order_by("id"))))
-    if hasattr(Appeal, "work_orders"):  # the whistle slice: summoned organisations are responsible too
-        qs = qs.prefetch_related("work_orders__assignee")
-    return qs
+    """The appeals as the one public view reads them (appeals.public): nothing personal is loaded."""
+    return public_queryset()
 
 
 def requests_matching(f: Filters) -> list[Appeal]:

@@ -14,18 +14,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
-import shapely.geometry
 from django.db import IntegrityError, transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
+from gongzhi.appeals import public
 from gongzhi.appeals import selectors as appeal_selectors
 from gongzhi.appeals import services as appeal_services
-from gongzhi.appeals.models import Category, Level, Source, State, Urgency
-from gongzhi.core import pii
+from gongzhi.appeals.models import Category, Source, Urgency
 from gongzhi.core.errors import NotFound, PermissionDenied, ValidationFailed
 from gongzhi.core.scopes import roles_of
 
@@ -41,15 +39,14 @@ MAX_SPAN_DAYS = 90  # the spec: a start_date/end_date range may not span more th
 MAX_RESULTS = 1000  # the spec recommends at most 1000 requests per response; newest first
 MAX_IDS = 1000
 
-# GeoReport has two statuses. Ours map onto them: closed once a result exists or the appeal ended.
-CLOSED_STATES = frozenset({State.RESOLVED, State.RATED, State.CLOSED, State.REJECTED, State.MERGED})
-OPEN, CLOSED = "open", "closed"
-
-# Work orders that no longer count toward the result (returned, cancelled): not "responsible".
-_DROPPED_WORK_ORDER_STATES = frozenset({"returned", "cancelled"})
-
-def status_of(state: str) -> str:
-    return CLOSED if state in CLOSED_STATES else OPEN
+# The statuses, the grid-centre location, the masked text and the notes all come from the one public
+# view of an appeal (appeals/public.py), shared with the public pages and the public JSON API.
+CLOSED_STATES, OPEN, CLOSED = public.CLOSED_STATES, public.OPEN, public.CLOSED
+status_of = public.status_of
+grid_centroid = public.grid_centroid
+mask_text = public.mask_text
+status_notes = public.status_notes
+agency_responsible = public.agency_responsible
 
 
 def _iso(value) -> str | None:
@@ -58,6 +55,14 @@ def _iso(value) -> str | None:
 
 def _hours(n: int) -> str:
     return _("%(n)d 小时") % {"n": n}
+
+
+def refuse_nul(path: str, *params) -> None:
+    """A NUL byte anywhere in the address or a parameter is a 400: PostgreSQL refuses it in text, and
+    a query that reached the database with one would fail as a 500."""
+    values = [path, *(v for p in params for key in p for v in (key, *p.getlist(key)))]
+    if any("\x00" in v for v in values):
+        raise ValidationFailed("nul_byte", _("参数中含有无效字符（NUL）。"))
 
 
 # ---- services (categories) ----
@@ -115,25 +120,6 @@ def service_definition_out(cat: Category) -> dict:
 
 # ---- requests (appeals) ----
 
-_centroids: dict[tuple[int, str], tuple[float, float]] = {}
-
-
-def grid_centroid(grid) -> tuple[float, float]:
-    """(lon, lat) of the micro grid's centroid, or a point surely inside it if the grid is concave."""
-    key = (grid.pk, grid.updated_at.isoformat() if grid.updated_at else "")
-    hit = _centroids.get(key)
-    if hit is None:
-        shape = shapely.geometry.shape(grid.geometry)
-        point = shape.centroid
-        if not shape.contains(point):
-            point = shape.representative_point()
-        hit = (round(point.x, 6), round(point.y, 6))
-        if len(_centroids) > 100_000:
-            _centroids.clear()
-        _centroids[key] = hit
-    return hit
-
-
 # Roles that make a user staff (anything but a resident's or a party member's own role).
 _NOT_STAFF_ROLES = frozenset({"resident", "party_member"})
 
@@ -153,96 +139,34 @@ def exact_point_ids(actor, appeals) -> set[int]:
                .values_list("pk", flat=True))
 
 
-def mask_text(text: str) -> str:
-    """Phone and ID numbers typed into the text are masked as in every public output (core.pii)."""
-    return pii.mask_public_text(text)
-
-
-@lru_cache(maxsize=8)
-def _labels(language: str) -> dict:
-    """The strings every request uses, translated once per language (not 13 lookups a row)."""
-    return {
-        "state": {s.value: str(s.label) for s in State},
-        "level": {lv.value: str(lv.label) for lv in Level},
-        "rejected": _("%(state)s。理由：%(reason)s；建议反映渠道：%(where)s"),
-        "merged": _("%(state)s：与诉求 %(number)s 重复，已并入该诉求办理。"),
-        "overdue": _("%(state)s（已超期）"),
-        "agency": _("%(level)s：%(unit)s"),
-        "departments": _("职能部门：%(names)s"),
-    }
-
-
-def _t() -> dict:
-    return _labels(translation.get_language() or "")
-
-
-def status_notes(appeal, now=None) -> str:
-    t = _t()
-    label = t["state"].get(appeal.state, appeal.state)
-    if appeal.state == State.REJECTED:
-        # The reason is typed about the appeal and may quote the reporter: masked. Where to turn is an
-        # office's public contact, kept whole so that the resident can call it.
-        return t["rejected"] % {"state": label, "reason": mask_text(appeal.reject_reason),
-                                "where": appeal.redirect_to}
-    if appeal.state == State.MERGED and appeal.merged_into_id:
-        return t["merged"] % {"state": label, "number": appeal.merged_into.number}
-    if appeal.state not in CLOSED_STATES and appeal.step_due and appeal.step_due < (now or timezone.now()):
-        return t["overdue"] % {"state": label}
-    return label
-
-
-def _departments(appeal) -> list[str]:
-    """Organisations summoned by a whistle whose work orders still count (once work orders exist)."""
-    orders = getattr(appeal, "work_orders", None)
-    if orders is None:
-        return []
-    return sorted({wo.assignee.name for wo in orders.all() if wo.state not in _DROPPED_WORK_ORDER_STATES})
-
-
-def agency_responsible(appeal) -> str:
-    t = _t()
-    level = appeal.owner_level
-    if level == Level.GRID:
-        unit = appeal.grid.name
-    elif level == Level.STREET:
-        unit = appeal.community.parent.name if appeal.community.parent_id else appeal.community.name
-    else:
-        unit = appeal.community.name
-    parts = [t["agency"] % {"level": t["level"].get(level, level), "unit": unit}]
-    departments = _departments(appeal)
-    if departments:
-        parts.append(t["departments"] % {"names": "、".join(departments)})
-    return "；".join(parts)
-
-
 def first_photo(appeal):
     photos = list(appeal.photos.all())  # prefetched in id order
     return photos[0] if photos else None
 
 
 def request_out(appeal, *, exact=False, media_url=None) -> dict:
-    """One appeal as a GeoReport v2 request: its own point only if `exact` (see exact_point_ids).
+    """One appeal as a GeoReport v2 request, read from its public view (appeals.public): its own
+    point only if `exact` (see exact_point_ids).
 
-    `media_url(appeal, photo)` builds the photo's URL.
+    `media_url(appeal, photo)` builds the URL of the photo's access-checked route (the photo itself
+    is not public).
     """
-    if exact:
-        lon, lat = appeal.lon, appeal.lat
-    else:
-        lon, lat = grid_centroid(appeal.grid)
+    view = public.public_appeal(appeal)
+    lon, lat = (appeal.lon, appeal.lat) if exact else (view.lon, view.lat)
     photo = first_photo(appeal)
     return {
-        "service_request_id": appeal.number,
-        "status": status_of(appeal.state),
-        "status_notes": status_notes(appeal),
-        "service_name": appeal.category.name,
-        "service_code": appeal.category.code,
-        "description": mask_text(appeal.text),
-        "agency_responsible": agency_responsible(appeal),
+        "service_request_id": view.number,
+        "status": view.status,
+        "status_notes": view.status_notes,
+        "service_name": view.category_name,
+        "service_code": view.category_code,
+        "description": view.text,
+        "agency_responsible": view.agency_responsible,
         "service_notice": "",
-        "requested_datetime": _iso(appeal.submitted_at),
-        "updated_datetime": _iso(appeal.updated_at),
-        "expected_datetime": _iso(appeal.resolve_due),
-        "address": appeal.grid.name,
+        "requested_datetime": _iso(view.submitted_at),
+        "updated_datetime": _iso(view.updated_at),
+        "expected_datetime": _iso(view.expected_at),
+        "address": view.grid_name,
         "zipcode": "",
         "lat": lat,
         "long": lon,

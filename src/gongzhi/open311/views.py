@@ -50,6 +50,7 @@ def endpoint(*methods):
                 resp["Allow"] = ", ".join(methods)
                 return _cors(resp, methods)
             try:
+                services.refuse_nul(request.path, request.GET, request.POST)
                 resp = view(request, fmt, *args, **kwargs)
             except GongzhiError as exc:
                 resp = render.errors(fmt, exc.status, exc.message)

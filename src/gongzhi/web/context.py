@@ -12,6 +12,7 @@ NAV_GROUPS = [
     (_("诉求"), [
         (_("反映诉求"), "/appeals/new/", None),
         (_("我的诉求"), "/appeals/mine/", None),
+        (_("公开诉求"), "/appeals/public/", None),
         (_("诉求待办"), "/appeals/inbox/", "appeal.handle"),
         (_("调度台"), "/appeals/board/", "appeal.dispatch"),
         (_("代录诉求"), "/appeals/entry/", "appeal.handle"),
@@ -44,7 +45,7 @@ NAV_GROUPS = [
 ]
 # Every entry in one list (the home page's tiles, and tests that walk the menu).
 NAV = [entry for _group, entries in NAV_GROUPS for entry in entries]
-PUBLIC_URLS = ("/", "/map/", "/wishes/")
+PUBLIC_URLS = ("/", "/map/", "/wishes/", "/appeals/public/")
 
 
 def navigation(request):
