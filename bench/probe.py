@@ -12,7 +12,7 @@ the proxy header as behind nginx). Then, from outside, over HTTP and in headless
   +86, full-width; landlines with area code; 18-digit IDs with checksum, spaced and dashed; 15-digit
   IDs) typed into a resident's micro-wish (title and description) and appeal (title and text), then
   read back through every public door: the wish wall page, /api/v1/wishes, Open311 JSON and XML (list
-  and one request). "Leaked" = the number's digits appear in a door that shows the item.
+  and one request), the public appeal list and pages and their JSON door. "Leaked" = the number's digits appear in a door that shows the item.
 - xss: script in every user-supplied field that reaches a page, a map tooltip or a chart (a grid's
   name through import_grids, an organisation's name, a person's name, an appeal, a micro-wish),
   rendered in Chromium as the public and as staff, with every map feature hovered. "Leaked" = the
@@ -261,6 +261,15 @@ def probe_pii(site: Site, tokens: dict, point: tuple[float, float], tally: Tally
         doors[f"open311 request.{fmt}"] = "".join(
             site.api("GET", f"/open311/v2/requests/{n}.{fmt}").text for n in numbers
         )
+    # The public appeal pages and their JSON door (newest first: the probe's appeals are on the first pages).
+    doors["public appeal list page"] = "".join(
+        site.api("GET", f"/appeals/public/?limit={n}").text for n in (50,)
+    )
+    doors["/api/v1/public/appeals"] = site.api("GET", "/api/v1/public/appeals?limit=50").text
+    doors["public appeal page"] = "".join(site.api("GET", f"/appeals/public/{n}/").text for n in numbers)
+    doors["/api/v1/public/appeals/{number}"] = "".join(
+        site.api("GET", f"/api/v1/public/appeals/{n}").text for n in numbers
+    )
     for door, body in doors.items():
         body = unicodedata.normalize("NFKC", body)
         for marker, kind, digits, _number in created:
@@ -328,7 +337,7 @@ def probe_xss(site: Site, tokens: dict, env: dict, tally: Tally, port: int):
             },
         )
     staff = {user: site.login(user) for user in ("community", "street", "admin")}
-    pages = [(None, p) for p in ("/map/", "/wishes/", "/login/")]
+    pages = [(None, p) for p in ("/map/", "/wishes/", "/login/", "/appeals/public/")]
     pages += [
         ("community", p)
         for p in (
@@ -374,6 +383,8 @@ def probe_xss(site: Site, tokens: dict, env: dict, tally: Tally, port: int):
                 )
                 for el in page.query_selector_all("path.leaflet-interactive")[:400]:
                     el.dispatch_event("mouseover")
+                for el in page.query_selector_all(".leaflet-marker-icon")[:30]:
+                    el.dispatch_event("click")  # marker popups
                 for el in page.query_selector_all(".leaflet-container")[:3]:
                     box = el.bounding_box()
                     if box:
