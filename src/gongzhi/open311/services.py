@@ -68,13 +68,13 @@ def active_categories() -> list[Category]:
 
 def _keywords(cat: Category) -> str:
     words = [w.strip() for w in re.split(r"[、，,；;/]", cat.description or "") if w.strip()]
-    return ",".join([cat.name, *words])
+    return ",".join(dict.fromkeys(w for w in [cat.name, cat.name_en, *words] if w))
 
 
 def service_out(cat: Category) -> dict:
     return {
         "service_code": cat.code,
-        "service_name": cat.name,
+        "service_name": cat.label,
         "description": cat.description,
         "metadata": True,  # every service has a definition: the urgency attribute
         "type": "realtime",
@@ -234,7 +234,7 @@ def request_out(appeal, *, exact=False, media_url=None) -> dict:
         "service_request_id": appeal.number,
         "status": status_of(appeal.state),
         "status_notes": status_notes(appeal),
-        "service_name": appeal.category.name,
+        "service_name": appeal.category.label,
         "service_code": appeal.category.code,
         "description": mask_text(appeal.text),
         "agency_responsible": agency_responsible(appeal),
