@@ -66,7 +66,7 @@ def test_actions_and_people_are_readable(client, log):
     assert "x.unknown_code" in html  # a code the table does not know is shown as itself
     client.cookies["django_language"] = "en"
     html = client.get("/audit/").content.decode()
-    assert "Request: Accept" in html and "Post a need" in html and "王网格员（gw1）" in html
+    assert "Request: Accept" in html and "Post a need" in html and "王网格员 (gw1)" in html
 
 
 def test_every_static_label_is_translated_to_english():

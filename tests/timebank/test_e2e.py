@@ -25,7 +25,7 @@ def test_member_sees_credits_and_transfers_to_family(page, live_server, town):
     form.locator("select[name=to_person]").select_option(label="李明（儿子）")
     form.locator("input[name=hours]").fill("-1")
     form.locator("button").click()
-    assert page.get_by_test_id("error").inner_text() == "时数必须大于 0。"
+    assert page.get_by_test_id("error").inner_text() == "时间币数必须大于 0。"
     form = page.get_by_test_id("transfer-form")
     form.locator("input[name=hours]").fill("2")
     form.locator("input[name=memo]").fill("给孙子买菜")

@@ -33,7 +33,7 @@ def test_home_shows_balance_statement_and_forms(client, li_setup):
 
 
 @pytest.mark.parametrize("path, data, status, message", [
-    ("/timebank/transfer/", {"hours": "-2"}, 400, "时数必须大于 0。"),
+    ("/timebank/transfer/", {"hours": "-2"}, 400, "时间币数必须大于 0。"),
     ("/timebank/transfer/", {"hours": "9"}, 400, "时间币余额不足"),
     ("/timebank/transfer/", {"hours": "1", "self": 1}, 400, "不能转给自己。"),
     ("/timebank/spend/", {"hours": "1", "provider_phone": "13800000001"}, 400, "不能向自己兑换服务。"),

@@ -7,7 +7,7 @@ import gongzhi
 from gongzhi.web.context import NAV
 
 SRC = Path(gongzhi.__file__).parent
-OTHER_UNITS = re.compile(r"时间积分|积分|余额\(小时\)|收支\(小时\)|发行\(小时\)|持有\(小时\)")
+OTHER_UNITS = re.compile(r"时间积分|积分|(?<!小)时数|余额\(小时\)|收支\(小时\)|发行\(小时\)|持有\(小时\)")
 
 
 def _sources():

@@ -58,17 +58,17 @@ def _serialised(fn):
 def parse_hours(value, *, max_hours: Decimal = MOVE_MAX) -> Decimal:
     """A positive number of hours with at most two decimals, at most `max_hours`."""
     if isinstance(value, bool) or value is None or (isinstance(value, str) and not value.strip()):
-        raise ValidationFailed("hours_required", _("请填写时数。"))
+        raise ValidationFailed("hours_required", _("请填写时间币数。"))
     try:
         d = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        raise ValidationFailed("hours_invalid", _("时数必须是数字。")) from None
+        raise ValidationFailed("hours_invalid", _("时间币数必须是数字。")) from None
     if not d.is_finite():
-        raise ValidationFailed("hours_invalid", _("时数必须是数字。"))
+        raise ValidationFailed("hours_invalid", _("时间币数必须是数字。"))
     if d <= 0:
-        raise ValidationFailed("hours_not_positive", _("时数必须大于 0。"))
+        raise ValidationFailed("hours_not_positive", _("时间币数必须大于 0。"))
     if d != d.quantize(Decimal("0.01")):
-        raise ValidationFailed("hours_precision", _("时数最多保留两位小数。"))
+        raise ValidationFailed("hours_precision", _("时间币数最多保留两位小数。"))
     if d > max_hours:
         raise ValidationFailed("hours_too_large", _("单次不能超过 %(max)s 时间币。") % {"max": max_hours})
     return d.quantize(Decimal("0.01"))

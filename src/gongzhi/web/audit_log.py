@@ -142,7 +142,9 @@ def user_display(user, fallback: str = "") -> str:
         return gettext("系统") if fallback in ("", "system") else fallback
     person = getattr(user, "person", None) if _has_person(user) else None
     name = (person.name if person is not None else "") or user.get_full_name()
-    return f"{name}（{user.username}）" if name and name != user.username else user.username
+    if not name or name == user.username:
+        return user.username
+    return gettext("%(name)s（%(username)s）") % {"name": name, "username": user.username}
 
 
 def _has_person(user) -> bool:
