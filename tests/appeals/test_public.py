@@ -152,8 +152,8 @@ def test_unknown_numbers_are_404_on_the_page_and_the_api(client, city):
     status, body = _api(client, "/api/v1/public/appeals/SQ20990101000001")
     assert status == 404 and body["error"]["code"] == "unknown_appeal"
     assert client.get("/appeals/public/" + "X" * 300 + "/").status_code == 404
-    assert client.get("/appeals/public/SQ%00/").status_code == 404  # never reaches SQL (PostgreSQL: a 500)
-    assert client.get("/api/v1/public/appeals/SQ%00").status_code == 404
+    assert client.get("/appeals/public/SQ%00/").status_code == 400  # the input guard: never reaches SQL
+    assert client.get("/api/v1/public/appeals/SQ%00").status_code == 400
 
 
 @pytest.mark.parametrize("params", [

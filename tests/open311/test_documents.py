@@ -38,7 +38,7 @@ def test_services_json_lists_every_active_category(client, city):
     assert [s["service_code"] for s in services] == [c[0] for c in CATEGORIES if c[0] != "other"]
     noise = next(s for s in services if s["service_code"] == "noise")
     assert noise == {"service_code": "noise", "service_name": "噪声扰民", "description": "施工、商铺、娱乐、广场舞及夜间噪声",
-                     "metadata": True, "type": "realtime", "keywords": "噪声扰民,施工,商铺,娱乐,广场舞及夜间噪声",
+                     "metadata": True, "type": "realtime", "keywords": "噪声扰民,Noise nuisance,施工,商铺,娱乐,广场舞及夜间噪声",
                      "group": ""}
 
 

@@ -112,7 +112,7 @@ def test_second_approval_on_the_pages(staff, client):
     acc = services.account_of(staff.li)
     client.force_login(staff.worker)
     html = client.get(f"/timebank/accounts/{acc.pk}/").content.decode()
-    assert "超过 8 小时的入账须由另一位工作人员复核" in html
+    assert "超过 8 时间币的入账须由另一位工作人员复核" in html
     r = client.post(f"/timebank/accounts/{acc.pk}/credit/", {"hours": "16", "reason": "防汛值守"})
     assert r.status_code == 302 and services.balance(staff.li) == 0
     req = CreditRequest.objects.get()

@@ -25,13 +25,13 @@ def test_member_sees_credits_and_transfers_to_family(page, live_server, town):
     form.locator("select[name=to_person]").select_option(label="李明（儿子）")
     form.locator("input[name=hours]").fill("-1")
     form.locator("button").click()
-    assert page.get_by_test_id("error").inner_text() == "时数必须大于 0。"
+    assert page.get_by_test_id("error").inner_text() == "时间币数必须大于 0。"
     form = page.get_by_test_id("transfer-form")
     form.locator("input[name=hours]").fill("2")
     form.locator("input[name=memo]").fill("给孙子买菜")
     form.locator("button").click()
     page.wait_for_url(base + "/timebank/")
-    assert "已转赠 2.00 小时。" in page.locator(".messages").inner_text()
+    assert "已转赠 2.00 时间币。" in page.locator(".messages").inner_text()
     assert page.get_by_test_id("balance").inner_text() == "3.00"
     first = page.get_by_test_id("statement-row").first
     assert "转赠给家人 李*（给孙子买菜）" in first.inner_text()

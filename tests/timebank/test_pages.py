@@ -29,12 +29,12 @@ def test_home_shows_balance_statement_and_forms(client, li_setup):
     r = client.post("/timebank/transfer/", {"to_person": town.son.pk, "hours": "1.5", "memo": ""})
     assert r.status_code == 302 and services.balance(town.son) == D("1.50")
     html = client.get("/timebank/").content.decode()
-    assert "已转赠 1.50 小时。" in html and "转赠给家人 李*" in html
+    assert "已转赠 1.50 时间币。" in html and "转赠给家人 李*" in html
 
 
 @pytest.mark.parametrize("path, data, status, message", [
-    ("/timebank/transfer/", {"hours": "-2"}, 400, "时数必须大于 0。"),
-    ("/timebank/transfer/", {"hours": "9"}, 400, "时间积分余额不足"),
+    ("/timebank/transfer/", {"hours": "-2"}, 400, "时间币数必须大于 0。"),
+    ("/timebank/transfer/", {"hours": "9"}, 400, "时间币余额不足"),
     ("/timebank/transfer/", {"hours": "1", "self": 1}, 400, "不能转给自己。"),
     ("/timebank/spend/", {"hours": "1", "provider_phone": "13800000001"}, 400, "不能向自己兑换服务。"),
     ("/timebank/spend/", {"hours": "1", "provider_phone": ""}, 400, "请填写对方的手机号。"),
@@ -83,7 +83,7 @@ def test_staff_pages(client, li_setup):
     html = client.get(f"/timebank/accounts/{acc.pk}/").content.decode()
     assert "确认冲正" in html and 'data-testid="credit-form"' in html
     r = client.post(f"/timebank/accounts/{acc.pk}/credit/", {"hours": "30", "reason": "补录"})
-    assert r.status_code == 400 and "单次时数不能超过 24 小时" in r.content.decode()
+    assert r.status_code == 400 and "单次不能超过 24 时间币" in r.content.decode()
     assert client.post(f"/timebank/accounts/{acc.pk}/credit/", {"hours": "2", "reason": "补录"}).status_code == 302
     txn = TimeTransaction.objects.filter(source="manual").get()
     r = client.post(f"/timebank/accounts/{acc.pk}/reverse/{txn.pk}/", {"reason": "多录了"})

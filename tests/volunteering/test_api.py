@@ -85,7 +85,7 @@ def test_activity_flow_and_bad_input_over_the_api(world):
     later(Activity.objects.get(pk=a["id"]), dt.timedelta(hours=2, minutes=10))  # there from before the start until after the end
     r = post(world.m1, f"{API}/checkout", {"code": a["code"]})
     assert r.status_code == 200 and r.json()["hours_credited"] == "2.0"
-    assert r.json()["credit_note"] == "签退成功：义务理发，2.0 小时已计入您的时间银行。"
+    assert r.json()["credit_note"] == "签退成功：义务理发，2.0 时间币已存入您的时间银行。"
     assert post(world.m1, f"{API}/checkout", {"code": a["code"]}).status_code == 409
     att = get(world.cw, f"{API}/activities/{a['id']}/attendance").json()["items"]
     assert [x["name"] for x in att] == ["张党员", "王党员"]

@@ -40,11 +40,11 @@ def test_member_waits_is_promoted_checks_in_and_out_and_sees_time_credits(page, 
     later(a, dt.timedelta(hours=2, minutes=10))  # there from before the start until after the end
     page.fill("[data-testid=code]", a.code)
     page.click("[data-testid=scan]")
-    assert "2.5 小时已计入" in page.locator("[data-testid=result]").inner_text()
+    assert "2.5 时间币已存入" in page.locator("[data-testid=result]").inner_text()
     page.goto(base + "/timebank/")
     assert page.locator("[data-testid=balance]").inner_text().strip().startswith("2.5")
     page.goto(base + f"/volunteering/activities/{a.pk}/")
-    assert "2.5 小时已计入时间银行" in page.locator("[data-testid=my-signup]").inner_text()
+    assert "2.5 时间币已存入时间银行" in page.locator("[data-testid=my-signup]").inner_text()
 
 
 @pytest.mark.parametrize("viewport", [{"width": 1366, "height": 900}, {"width": 390, "height": 844}],

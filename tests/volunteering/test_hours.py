@@ -188,7 +188,7 @@ def test_api_check_out_credits_the_time_present(world):
     post(world.m1, f"{API}/checkin", {"code": a.code})
     later(a, m(30))
     body = post(world.m1, f"{API}/checkout", {"code": a.code}).json()
-    assert body["hours_credited"] == "0.5" and "0.5 小时已计入" in body["credit_note"]
+    assert body["hours_credited"] == "0.5" and "0.5 时间币已存入" in body["credit_note"]
     assert balance(world.m1) == Decimal("0.5")
 
 
@@ -199,7 +199,7 @@ def test_check_in_page_tells_the_volunteer_the_stay_was_too_short(world):
     c.force_login(world.m1)
     assert "签到成功" in c.post("/volunteering/checkin/", {"code": a.code}).content.decode()
     page = c.post("/volunteering/checkin/", {"code": a.code}).content.decode()
-    assert "在场时间不足 15 分钟，本次不计入时间银行" in page and "小时已计入" not in page
+    assert "在场时间不足 15 分钟，本次不计入时间银行" in page and "时间币已存入" not in page
     assert balance(world.m1) == 0
     detail = c.get(f"/volunteering/activities/{a.pk}/").content.decode()
     assert "在场时间太短，本次未计入时间银行" in detail
@@ -213,7 +213,7 @@ def test_check_in_page_credits_the_time_present(world):
     c.post("/volunteering/checkin/", {"code": a.code})
     later(a, m(50))
     page = c.post("/volunteering/checkin/", {"code": a.code}).content.decode()
-    assert "0.8 小时已计入您的时间银行" in page and balance(world.m1) == Decimal("0.8")
+    assert "0.8 时间币已存入您的时间银行" in page and balance(world.m1) == Decimal("0.8")
 
 
 def test_organiser_hand_check_out_too_short_is_said_on_the_page(world):

@@ -129,7 +129,7 @@ def test_organiser_marks_attendance_on_the_page(world):
     c.post(f"/volunteering/activities/{a.pk}/signups/{s.pk}/check-in/")
     later(a, dt.timedelta(hours=2, minutes=10))
     r = c.post(f"/volunteering/activities/{a.pk}/signups/{s.pk}/check-out/", follow=True)
-    assert "已代为签退：张党员，2.0 小时已计入时间银行。" in r.content.decode()
+    assert "已代为签退：张党员，2.0 时间币已存入时间银行。" in r.content.decode()
     assert SignUp.objects.get(pk=s.pk).hours_credited == 2
     r = login(world.m2).post(f"/volunteering/activities/{a.pk}/signups/{s.pk}/check-in/", follow=True)
     assert "只有活动的组织者" in r.content.decode()

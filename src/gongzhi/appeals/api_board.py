@@ -30,7 +30,7 @@ def hotspot_out(viewer, h, *, with_repeats: bool = True) -> dict:
     """One hotspot warning as a staff member sees it (only staff in scope see hotspots at all)."""
     out = {
         "id": h.id,
-        "category": {"code": h.category.code, "name": h.category.name},
+        "category": {"code": h.category.code, "name": h.category.name, "label": h.category.label},
         "grid": {"code": h.grid.code, "name": h.grid.name},
         "lon": h.lon,
         "lat": h.lat,

@@ -27,7 +27,7 @@ def require_kpi_viewer(user) -> None:
 def behind_out(row: kpi.BehindRow) -> dict:
     a, wo = row.appeal, row.work_order
     return {
-        "number": a.number, "title": a.title, "category": a.category.name, "state": a.state,
+        "number": a.number, "title": a.title, "category": a.category.label, "state": a.state,
         "state_label": a.get_state_display(), "grid": a.grid.name, "community": a.community.name,
         "submitted_at": timezone.localtime(a.submitted_at).isoformat(),
         "at": timezone.localtime(row.at).isoformat() if row.at else None, "count": row.count,

@@ -50,7 +50,7 @@ class AppealForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["category"].choices = [("", _("请选择"))] + [
-            (c.code, c.name) for c in Category.objects.filter(active=True).order_by("sort", "id")]
+            (c.code, c.label) for c in Category.objects.filter(active=True).order_by("sort", "id")]
         if not self.is_bound:
             # A fresh key per rendered form: a double tap or a resent POST creates one appeal.
             self.initial.setdefault("idempotency_key", uuid.uuid4().hex)

@@ -98,13 +98,13 @@ def allowed_actions(actor, h: Hotspot) -> list[str]:
 
 
 def default_title(h: Hotspot) -> str:
-    return _("【未诉先办】%(grid)s%(category)s问题集中处置") % {"grid": h.grid.name, "category": h.category.name}
+    return _("【未诉先办】%(grid)s%(category)s问题集中处置") % {"grid": h.grid.name, "category": h.category.label}
 
 
 def default_text(h: Hotspot) -> str:
     return _("%(days)d 天内 %(grid)s 附近 %(radius)d 米范围内收到 %(n)d 条「%(category)s」诉求，街道主动处置。") % {
         "days": h.window_days, "grid": h.grid.name, "radius": h.radius_m, "n": h.appeal_count,
-        "category": h.category.name}
+        "category": h.category.label}
 
 
 # ---- detection ----

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 TEXT_MAX = 2000
@@ -65,11 +66,24 @@ class Satisfaction(models.TextChoices):
     UNSATISFIED = "unsatisfied", _("不满意")
 
 
+def category_label(category, language: str | None = None) -> str:
+    """A category's name for a reader: English (`name_en`) when the language is English and one is set,
+    else the Chinese name. `language` defaults to the active one (the request's)."""
+    if category is None:
+        return ""
+    lang = (language or get_language() or "").lower()
+    if lang.startswith("en") and category.name_en:
+        return category.name_en
+    return category.name
+
+
 class Category(models.Model):
     """A kind of appeal, with its default routing and deadlines per urgency (editable by the district)."""
 
     code = models.SlugField(_("编码"), max_length=40, unique=True)
     name = models.CharField(_("名称"), max_length=50, unique=True)
+    # Shown instead of `name` to readers whose language is English (pages, API, Open311); blank falls back.
+    name_en = models.CharField(_("英文名称"), max_length=80, blank=True, default="")
     description = models.CharField(_("说明"), max_length=200, blank=True)
     default_department = models.ForeignKey(
         "org.Organization", null=True, blank=True, on_delete=models.SET_NULL, related_name="appeal_categories",
@@ -95,7 +109,12 @@ class Category(models.Model):
         ]
 
     def __str__(self):
-        return self.name
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """The name in the active language: the one rule every page, API answer and Open311 service uses."""
+        return category_label(self)
 
     def hours(self, urgency: str) -> tuple[int, int]:
         """(respond hours, resolve hours) for an urgency."""

@@ -124,7 +124,8 @@ def is_overdue(appeal, now=None) -> bool:
 def appeal_out(viewer, appeal, *, photo_url, events=None, photos=None, work_orders=None) -> dict:
     out = {
         "number": appeal.number,
-        "category": {"code": appeal.category.code, "name": appeal.category.name},
+        "category": {"code": appeal.category.code, "name": appeal.category.name,
+                     "label": appeal.category.label},
         "urgency": appeal.urgency,
         "urgency_label": str(Urgency(appeal.urgency).label),
         "title": appeal.title,
@@ -213,7 +214,7 @@ def work_order_out(viewer, wo, *, photo_url, photos=None, with_appeal=True, with
         a = wo.appeal
         out["appeal"] = {
             "number": a.number, "title": a.title, "text": a.text,
-            "category": {"code": a.category.code, "name": a.category.name},
+            "category": {"code": a.category.code, "name": a.category.name, "label": a.category.label},
             "urgency": a.urgency, "urgency_label": str(Urgency(a.urgency).label),
             "state": a.state, "state_label": str(State(a.state).label),
             "grid": {"code": a.grid.code, "name": a.grid.name},

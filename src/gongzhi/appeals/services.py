@@ -777,7 +777,7 @@ def appeal_merge(*, actor, appeal, into, version=None, note="") -> Appeal:
             raise ValidationFailed("merge_self", _("不能把诉求合并到它自己。"))
         if target.category_id != a.category_id:
             raise ValidationFailed("merge_category", _("只能合并到同一分类的诉求（%(a)s ≠ %(b)s）。") % {
-                "a": a.category.name, "b": target.category.name})
+                "a": a.category.label, "b": target.category.label})
         if target.state not in OPEN_STATES:
             raise ValidationFailed("merge_closed", _("诉求 %(n)s 已不在办理中，不能合并到它。") % {"n": target.number})
         note_ = _text(data["note"], field_label=_("说明"), max_len=REASON_MAX, required=False)

@@ -21,3 +21,24 @@ CATEGORIES = [
     ("pets", "宠物管理", "犬只扰民、不文明养犬、流浪动物"),
     ("other", "其他", "以上分类都不合适时选择"),
 ]
+
+# English names (Category.name_en) for readers whose language is English; the seed and the migration
+# fill them where blank, and the district may edit them in the admin.
+NAMES_EN = {
+    "city_appearance": "City appearance and environment",
+    "traffic_parking": "Roads, traffic and parking",
+    "property_management": "Property management",
+    "facility_repair": "Public facility repair",
+    "dispute": "Disputes and mediation",
+    "public_security": "Public security hazards",
+    "fire_safety": "Fire safety",
+    "noise": "Noise nuisance",
+    "elderly_disability": "Elderly and disability care",
+    "employment_social_security": "Employment and social security",
+    "health": "Health and hygiene",
+    "greening": "Trees and green spaces",
+    "water_power_gas": "Water, power and gas",
+    "illegal_construction": "Illegal construction",
+    "pets": "Pets and animals",
+    "other": "Other",
+}

@@ -131,7 +131,7 @@ def hotspot_act(request, hotspot_id: int, action: str):
             "number": h.proactive_appeal.number, "n": h.appeal_count})
         return redirect("appeals:detail", number=h.proactive_appeal.number)
     messages.success(request, _("已忽略热点预警：%(category)s · %(grid)s。") % {
-        "category": h.category.name, "grid": h.grid.name})
+        "category": h.category.label, "grid": h.grid.name})
     return redirect(reverse("appeals:board") + "?section=hotspots")
 
 

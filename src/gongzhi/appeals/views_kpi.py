@@ -128,7 +128,7 @@ def _behind_columns(with_orders: bool) -> list[Column]:
     cols = [
         Column(_("诉求编号"), lambda r: r.appeal.number, 20),
         Column(_("标题"), lambda r: r.appeal.title, 30),
-        Column(_("分类"), lambda r: r.appeal.category.name, 14),
+        Column(_("分类"), lambda r: r.appeal.category.label, 14),
         Column(_("状态"), lambda r: str(r.appeal.get_state_display()), 10),
         Column(_("社区"), lambda r: r.appeal.community.name, 14),
         Column(_("网格"), lambda r: r.appeal.grid.name, 18),

@@ -73,13 +73,13 @@ def active_categories() -> list[Category]:
 
 def _keywords(cat: Category) -> str:
     words = [w.strip() for w in re.split(r"[、，,；;/]", cat.description or "") if w.strip()]
-    return ",".join([cat.name, *words])
+    return ",".join(dict.fromkeys(w for w in [cat.name, cat.name_en, *words] if w))
 
 
 def service_out(cat: Category) -> dict:
     return {
         "service_code": cat.code,
-        "service_name": cat.name,
+        "service_name": cat.label,
         "description": cat.description,
         "metadata": True,  # every service has a definition: the urgency attribute
         "type": "realtime",

@@ -69,9 +69,9 @@ def statement_xlsx(person, entries):
         exports.Column(_("交易号"), lambda r: r["transaction_id"], 10),
         exports.Column(_("类型"), lambda r: r["kind_label"], 12),
         exports.Column(_("摘要"), lambda r: r["description"], 40),
-        exports.Column(_("收入(小时)"), lambda r: r["amount"] if r["amount"] > 0 else None, 12),
-        exports.Column(_("支出(小时)"), lambda r: -r["amount"] if r["amount"] < 0 else None, 12),
-        exports.Column(_("余额(小时)"), lambda r: r["balance_after"], 12),
+        exports.Column(_("收入(时间币)"), lambda r: r["amount"] if r["amount"] > 0 else None, 12),
+        exports.Column(_("支出(时间币)"), lambda r: -r["amount"] if r["amount"] < 0 else None, 12),
+        exports.Column(_("余额(时间币)"), lambda r: r["balance_after"], 12),
     ]
     title = _("时间银行对账单-%(name)s") % {"name": person.name}
     return exports.xlsx_response(title, cols, rows(entries))

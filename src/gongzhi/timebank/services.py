@@ -58,19 +58,19 @@ def _serialised(fn):
 def parse_hours(value, *, max_hours: Decimal = MOVE_MAX) -> Decimal:
     """A positive number of hours with at most two decimals, at most `max_hours`."""
     if isinstance(value, bool) or value is None or (isinstance(value, str) and not value.strip()):
-        raise ValidationFailed("hours_required", _("请填写时数。"))
+        raise ValidationFailed("hours_required", _("请填写时间币数。"))
     try:
         d = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        raise ValidationFailed("hours_invalid", _("时数必须是数字。")) from None
+        raise ValidationFailed("hours_invalid", _("时间币数必须是数字。")) from None
     if not d.is_finite():
-        raise ValidationFailed("hours_invalid", _("时数必须是数字。"))
+        raise ValidationFailed("hours_invalid", _("时间币数必须是数字。"))
     if d <= 0:
-        raise ValidationFailed("hours_not_positive", _("时数必须大于 0。"))
+        raise ValidationFailed("hours_not_positive", _("时间币数必须大于 0。"))
     if d != d.quantize(Decimal("0.01")):
-        raise ValidationFailed("hours_precision", _("时数最多保留两位小数。"))
+        raise ValidationFailed("hours_precision", _("时间币数最多保留两位小数。"))
     if d > max_hours:
-        raise ValidationFailed("hours_too_large", _("单次时数不能超过 %(max)s 小时。") % {"max": max_hours})
+        raise ValidationFailed("hours_too_large", _("单次不能超过 %(max)s 时间币。") % {"max": max_hours})
     return d.quantize(Decimal("0.01"))
 
 
@@ -163,7 +163,7 @@ def _post(txn: TimeTransaction | None, lines, *, make_txn=None, refuse_message=N
         acc = locked[pk]
         if acc.kind == AccountKind.PERSON and bal < 0:
             raise ValidationFailed("insufficient_balance", refuse_message or _(
-                "时间积分余额不足：现有 %(have)s，需要 %(need)s。") % {
+                "时间币余额不足：现有 %(have)s，需要 %(need)s。") % {
                     "have": acc.balance, "need": -sum(a for x, a in lines if x.pk == pk)})
     if txn is None:
         txn = make_txn()
@@ -329,7 +329,7 @@ def _move(*, actor, kind, payer, payee, hours, memo, check_payee):
     payer = _person(payer, label=_("付出方"))
     payee = _person(payee, label=_("接收方"))
     if not _may_act_for(actor, payer):
-        raise PermissionDenied("forbidden", _("只能使用本人的时间积分。"))
+        raise PermissionDenied("forbidden", _("只能使用本人的时间币。"))
     amount = parse_hours(hours)
     memo = _text(memo, field_label=_("备注"), max_len=MEMO_MAX)
     if payer.pk == payee.pk:
@@ -366,7 +366,7 @@ def spend_by_phone(*, actor, payer_person, provider_phone, hours, memo="") -> Ti
 
     payer = _person(payer_person, label=_("付出方"))
     if not _may_act_for(actor, payer):
-        raise PermissionDenied("forbidden", _("只能使用本人的时间积分。"))
+        raise PermissionDenied("forbidden", _("只能使用本人的时间币。"))
     amount = parse_hours(hours)
     memo = _text(memo, field_label=_("备注"), max_len=MEMO_MAX)
     phone = provider_phone.strip() if isinstance(provider_phone, str) else ""
@@ -378,7 +378,7 @@ def spend_by_phone(*, actor, payer_person, provider_phone, hours, memo="") -> Ti
         raise ValidationFailed("same_person", _("不能向自己兑换服务。"))
     have = balance(payer)
     if have < amount:
-        raise ValidationFailed("insufficient_balance", _("时间积分余额不足：现有 %(have)s，需要 %(need)s。") % {
+        raise ValidationFailed("insufficient_balance", _("时间币余额不足：现有 %(have)s，需要 %(need)s。") % {
             "have": have, "need": amount})
     people = list(Person.objects.filter(phone_hash=phone_hash).values_list("pk", flat=True)[:2])
     if len(people) != 1 or people[0] == payer.pk:
@@ -434,7 +434,7 @@ def reverse(*, actor, transaction, reason) -> TimeTransaction:  # noqa: A002 - t
                 raise Conflict("already_reversed", _("该笔交易已被冲正。")) from None
 
         txn = _post(None, lines, make_txn=make,
-                    refuse_message=_("冲正后有账户余额将低于 0（积分已被使用），不能冲正。"))
+                    refuse_message=_("冲正后有账户余额将低于 0（时间币已被使用），不能冲正。"))
         audit.record(actor, "timebank.reverse", txn, after={"reverses": original.pk, "reason": reason,
                                                               "hours": str(original.hours)})
         return txn

@@ -81,7 +81,7 @@ def transfer(request):
                                 hours=request.POST.get("hours"), memo=request.POST.get("memo", ""))
     except GongzhiError as exc:
         return _home(request, status=exc.status, error=exc.message, form="transfer", posted=request.POST)
-    messages.success(request, _("已转赠 %(h)s 小时。") % {"h": txn.hours})
+    messages.success(request, _("已转赠 %(h)s 时间币。") % {"h": txn.hours})
     return redirect("timebank:home")
 
 
@@ -97,7 +97,7 @@ def spend(request):
                                       hours=request.POST.get("hours"), memo=request.POST.get("memo", ""))
     except GongzhiError as exc:
         return _home(request, status=exc.status, error=exc.message, form="spend", posted=request.POST)
-    messages.success(request, _("已支付 %(h)s 小时。") % {"h": txn.hours})
+    messages.success(request, _("已支付 %(h)s 时间币。") % {"h": txn.hours})
     return redirect("timebank:home")
 
 
@@ -153,8 +153,8 @@ def account_reverse(request, pk: int, txn_id: int):
 
 def _credit_done(out) -> str:
     if isinstance(out, CreditRequest):
-        return _("%(h)s 小时超过单次直接入账上限，已提交，待另一位工作人员复核后入账。") % {"h": out.hours}
-    return _("已入账 %(h)s 小时。") % {"h": out.hours}
+        return _("%(h)s 时间币超过单次直接入账上限，已提交，待另一位工作人员复核后入账。") % {"h": out.hours}
+    return _("已入账 %(h)s 时间币。") % {"h": out.hours}
 
 
 @login_required
@@ -196,7 +196,7 @@ def _decide_post(request, pk, do, done):
 @require_POST
 def credit_request_approve(request, pk: int):
     return _decide_post(request, pk, lambda: services.approve_credit(actor=request.user, request=pk),
-                        lambda r: _("已复核，%(h)s 小时已入账。") % {"h": r.hours})
+                        lambda r: _("已复核，%(h)s 时间币已入账。") % {"h": r.hours})
 
 
 @login_required

@@ -851,8 +851,8 @@ def credit_note(s: SignUp, *, by_hand: bool = False) -> str:
     a = s.activity
     if s.hours_credited:
         if by_hand:
-            return _("已代为签退：%(p)s，%(h)s 小时已计入时间银行。") % {"p": s.person.name, "h": s.hours_credited}
-        return _("签退成功：%(t)s，%(h)s 小时已计入您的时间银行。") % {"t": a.title, "h": s.hours_credited}
+            return _("已代为签退：%(p)s，%(h)s 时间币已存入时间银行。") % {"p": s.person.name, "h": s.hours_credited}
+        return _("签退成功：%(t)s，%(h)s 时间币已存入您的时间银行。") % {"t": a.title, "h": s.hours_credited}
     minutes = math.ceil(_min_stay_for(a).total_seconds() / 60)
     if by_hand:
         return _("已代为签退：%(p)s。在场时间不足 %(m)d 分钟，本次不计入时间银行。") % {"p": s.person.name, "m": minutes}

@@ -30,7 +30,7 @@ NAV_GROUPS = [
         (_("志愿活动"), "/volunteering/activities/", None),
         (_("志愿队伍"), "/volunteering/teams/", None),
         (_("双报到"), "/volunteering/reports/", None),
-        (_("我的时间"), "/timebank/", None),
+        (_("时间银行"), "/timebank/", None),
     ]),
     (_("管理"), [
         (_("组织"), "/org/", "registry.view"),
