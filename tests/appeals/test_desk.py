@@ -287,3 +287,15 @@ def test_every_menu_link_answers_200_for_the_role(client, people, role):
     assert links
     for url in links:
         assert client.get(url).status_code == 200, (role, url)
+
+
+def test_the_desk_speaks_english(client, city, gw_work):
+    from django.conf import settings
+
+    client.force_login(city.gw1)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    html = client.get("/").content.decode()
+    for words in ("王网格员’s desk", "To accept", "Due today", "Overdue by", "Most urgent (earliest due first)",
+                  "Unread notifications"):
+        assert words in html, words
+    assert not re.search(r"待受理|最急的待办|工作台", html)  # (an appeal of the fixture is titled 今日到期)
