@@ -79,7 +79,7 @@ def test_grid_worker_desk_counts_new_due_today_and_overdue(client, city, gw_work
 def test_each_desk_count_equals_the_rows_of_the_list_behind_its_link(client, city, gw_work):
     client.force_login(city.gw1)
     figs = figures(client.get("/").content.decode())
-    assert {k for k in figs if k.startswith("inbox-")} == {"inbox-new", "inbox-today", "inbox-overdue"}
+    assert {k for k in figs if k.startswith("inbox-")} == {"inbox-new", "inbox-today", "inbox-overdue", "inbox-rate"}
     for key, (count, url) in figs.items():
         if key.startswith("inbox-"):
             assert _rows_on(client, url, "inbox-row") == count, key
@@ -88,7 +88,7 @@ def test_each_desk_count_equals_the_rows_of_the_list_behind_its_link(client, cit
 def test_the_desk_count_and_the_inbox_list_are_one_queryset(city, gw_work):
     now = timezone.now()
     counts = selectors.inbox_counts(city.gw1, now)
-    for show in selectors.INBOX_SHOWS:
+    for show in (*selectors.INBOX_SHOWS, "rate"):
         assert counts[show] == selectors.inbox_for(city.gw1, show, now).count(), show
 
 
@@ -148,8 +148,8 @@ def test_the_home_page_costs_the_same_queries_for_a_full_inbox(client, city, dja
 def test_street_desk_has_the_inbox_and_the_dispatch_board(client, city):
     client.force_login(city.so)
     figs = figures(client.get("/").content.decode())
-    assert set(figs) == {"inbox-new", "inbox-today", "inbox-overdue", "board-unassigned", "board-awaiting_whistle",
-                         "board-hotspots"}
+    assert set(figs) == {"inbox-new", "inbox-today", "inbox-overdue", "inbox-rate", "board-unassigned",
+                         "board-awaiting_whistle", "board-hotspots"}
 
 
 # ---- departments and units: their work orders ----
@@ -299,3 +299,30 @@ def test_the_desk_speaks_english(client, city, gw_work):
                   "Unread notifications"):
         assert words in html, words
     assert not re.search(r"待受理|最急的待办|工作台", html)  # (an appeal of the fixture is titled 今日到期)
+
+
+def test_community_desk_counts_the_callbacks_awaiting_its_rating(client, city):
+    from gongzhi.appeals.permissions import allowed_actions
+
+    from .test_entry import _key, _post
+
+    client.force_login(city.cw)
+    for _ in range(2):
+        _post(client, _key(client))
+    entered = list(Appeal.objects.order_by("id"))
+    done = services.appeal_resolve(actor=city.gw1, appeal=services.appeal_accept(actor=city.gw1, appeal=entered[0]),
+                                   note="已协调")
+    own = services.appeal_accept(actor=city.gw1, appeal=submit(city.jumin))
+    services.appeal_resolve(actor=city.gw1, appeal=own, note="已处理")  # the resident rates this one
+    figs = figures(client.get("/").content.decode())
+    assert figs["inbox-rate"] == (1, "/appeals/inbox/?show=rate")
+    html = client.get("/appeals/inbox/?show=rate").content.decode()
+    assert html.count('data-testid="inbox-row"') == 1 and f'data-number="{done.number}"' in html
+    assert f'href="/appeals/{done.number}/#act-rate" data-testid="go-rate"' in html
+    # The list is exactly the appeals the workflow lets the actor rate now.
+    for who in (city.cw, city.gw1, city.so):
+        listed = set(selectors.awaiting_callback(who))
+        may = {a for a in Appeal.objects.all() if "rate" in allowed_actions(who, a)}
+        assert listed == may, who
+    client.force_login(city.gw1)
+    assert figures(client.get("/").content.decode())["inbox-rate"][0] == 0

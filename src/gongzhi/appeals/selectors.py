@@ -101,9 +101,26 @@ def inbox_show_q(show: str, now) -> Q:
     raise ValidationFailed("bad_show", _("未知的待办筛选：%(s)s（可选：new、today、overdue）。") % {"s": show})
 
 
+def callback_q(actor) -> Q:
+    """Resolved appeals of residents without an account (hotline calls, visits) whose rating the actor
+    records on a callback (回访): the `callback` relation of permissions.relations, as a filter."""
+    who = Q(submitted_by=actor)
+    for s in scopes_of(actor):
+        if s.role == _workflow.COMMUNITY_WORKER:
+            who |= scope_q(s)
+    return Q(state=State.RESOLVED, reporter__isnull=True) & ~Q(reporter_name_enc="") & who
+
+
+def awaiting_callback(actor):
+    """Resolved appeals waiting for the actor to record the resident's rating, newest first."""
+    return with_related().filter(callback_q(actor)).order_by("-id")
+
+
 def inbox_for(actor, show: str = "", now=None):
     """Open appeals the actor owns, or at their level in their scope; the most urgent step first.
-    `show` narrows to one of INBOX_SHOWS."""
+    `show` narrows to one of INBOX_SHOWS ("rate": the callbacks waiting for the actor instead)."""
+    if show == "rate":
+        return awaiting_callback(actor)
     qs = with_related().filter(_inbox_q(actor))
     if show:
         qs = qs.filter(inbox_show_q(show, now or timezone.now()))
@@ -113,8 +130,10 @@ def inbox_for(actor, show: str = "", now=None):
 def inbox_counts(actor, now=None) -> dict[str, int]:
     """How many inbox rows each narrowing holds, in one query over the open-appeal indexes."""
     now = now or timezone.now()
-    return Appeal.objects.filter(_inbox_q(actor)).aggregate(
+    out = Appeal.objects.filter(_inbox_q(actor)).aggregate(
         **{s: Count("id", filter=inbox_show_q(s, now)) for s in INBOX_SHOWS})
+    out["rate"] = Appeal.objects.filter(callback_q(actor)).count()
+    return out
 
 
 def has_appeal_inbox(actor) -> bool:

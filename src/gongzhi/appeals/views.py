@@ -98,11 +98,16 @@ def appeal_inbox(request):
     # at any size of the appeal table (a count of the open appeals was most of its time at 10 M).
     now = timezone.now()
     show = request.GET.get("show", "")
-    found, next_after = selectors.due_keyset_page(selectors.inbox_for(request.user, show, now),
-                                                  after=request.GET.get("after"), limit=INBOX_PAGE)
+    if show == "rate":  # resolved (no deadline any more): newest first, keyset on id
+        found, next_after = selectors.keyset_page(selectors.inbox_for(request.user, show, now),
+                                                  before=request.GET.get("before"), limit=INBOX_PAGE)
+    else:
+        found, next_after = selectors.due_keyset_page(selectors.inbox_for(request.user, show, now),
+                                                      after=request.GET.get("after"), limit=INBOX_PAGE)
     rows = [(a, present.is_overdue(a, now), Action.ACCEPT in allowed_actions(request.user, a)) for a in found]
+    cursor = "before" if show == "rate" else "after"
     return render(request, "appeals/inbox.html", {"rows": rows, "next_after": next_after, "show": show,
-                                                  "first_page": not request.GET.get("after")})
+                                                  "cursor": cursor, "first_page": not request.GET.get(cursor)})
 
 
 def _detail_context(request, appeal, *, error=None, posted_action=None, posted=None, whistle_rows=None):
