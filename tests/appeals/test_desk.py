@@ -318,11 +318,33 @@ def test_community_desk_counts_the_callbacks_awaiting_its_rating(client, city):
     assert figs["inbox-rate"] == (1, "/appeals/inbox/?show=rate")
     html = client.get("/appeals/inbox/?show=rate").content.decode()
     assert html.count('data-testid="inbox-row"') == 1 and f'data-number="{done.number}"' in html
-    assert f'href="/appeals/{done.number}/#act-rate" data-testid="go-rate"' in html
+    assert f'href="/appeals/{done.number}/#act-rate" data-testid="go-rate">回访评价' in html
     # The list is exactly the appeals the workflow lets the actor rate now.
     for who in (city.cw, city.gw1, city.so):
-        listed = set(selectors.awaiting_callback(who))
+        listed = set(selectors.awaiting_my_rating(who))
         may = {a for a in Appeal.objects.all() if "rate" in allowed_actions(who, a)}
         assert listed == may, who
     client.force_login(city.gw1)
     assert figures(client.get("/").content.decode())["inbox-rate"][0] == 0
+
+
+def test_street_desk_counts_departments_awaiting_its_rating(client, city, depts):
+    from gongzhi.appeals.models import WhistleSummons
+    from gongzhi.appeals.permissions import allowed_actions, allowed_work_order_actions
+
+    from .conftest import at_street
+
+    a = whistle(city, at_street(city, accept=True), depts.cg)
+    wo = WhistleSummons.objects.get(appeal=a)
+    wo = services.summons_act(actor=depts.h_cg, work_order=wo.pk, action="report", version=wo.version)
+    services.summons_act(actor=depts.h_cg, work_order=wo.pk, action="resolve", version=wo.version, note="已整改")
+    whistle(city, at_street(city, accept=True, title="还在办"), depts.sj)
+    client.force_login(city.so)
+    assert figures(client.get("/").content.decode())["inbox-rate"] == (1, "/appeals/inbox/?show=rate")
+    html = client.get("/appeals/inbox/?show=rate").content.decode()
+    assert html.count('data-testid="inbox-row"') == 1
+    assert f'href="/appeals/{a.number}/#work-orders" data-testid="go-rate">评价部门' in html
+    for who in (city.so, city.cw, city.gw1):
+        may = {x for x in Appeal.objects.all() if "rate" in allowed_actions(who, x)
+               or any("rate" in allowed_work_order_actions(who, w) for w in x.work_orders.all())}
+        assert set(selectors.awaiting_my_rating(who)) == may, who

@@ -111,16 +111,31 @@ def callback_q(actor) -> Q:
     return Q(state=State.RESOLVED, reporter__isnull=True) & ~Q(reporter_name_enc="") & who
 
 
-def awaiting_callback(actor):
-    """Resolved appeals waiting for the actor to record the resident's rating, newest first."""
-    return with_related().filter(callback_q(actor)).order_by("-id")
+def department_rating_q(actor) -> Q:
+    """Appeals with a resolved work order not yet rated, in the actor's street-officer scopes: the
+    street's reverse evaluation of the departments (workflow.SUMMONS_TABLE, action `rate`)."""
+    q = Q(pk__in=[])
+    for s in scopes_of(actor):
+        if s.role == _workflow.STREET_OFFICER:
+            q |= scope_q(s)
+    unrated = WhistleSummons.objects.filter(state=SummonsState.RESOLVED, rating_speed__isnull=True)
+    return q & Q(pk__in=unrated.values("appeal_id"))
+
+
+def awaiting_my_rating_q(actor) -> Q:
+    return callback_q(actor) | department_rating_q(actor)
+
+
+def awaiting_my_rating(actor):
+    """Appeals waiting for the actor's rating (a callback, or the departments' results), newest first."""
+    return with_related().filter(awaiting_my_rating_q(actor)).order_by("-id")
 
 
 def inbox_for(actor, show: str = "", now=None):
     """Open appeals the actor owns, or at their level in their scope; the most urgent step first.
-    `show` narrows to one of INBOX_SHOWS ("rate": the callbacks waiting for the actor instead)."""
+    `show` narrows to one of INBOX_SHOWS ("rate": the appeals awaiting the actor's rating instead)."""
     if show == "rate":
-        return awaiting_callback(actor)
+        return awaiting_my_rating(actor)
     qs = with_related().filter(_inbox_q(actor))
     if show:
         qs = qs.filter(inbox_show_q(show, now or timezone.now()))
@@ -132,7 +147,7 @@ def inbox_counts(actor, now=None) -> dict[str, int]:
     now = now or timezone.now()
     out = Appeal.objects.filter(_inbox_q(actor)).aggregate(
         **{s: Count("id", filter=inbox_show_q(s, now)) for s in INBOX_SHOWS})
-    out["rate"] = Appeal.objects.filter(callback_q(actor)).count()
+    out["rate"] = Appeal.objects.filter(awaiting_my_rating_q(actor)).count()
     return out
 
 

@@ -104,7 +104,10 @@ def appeal_inbox(request):
     else:
         found, next_after = selectors.due_keyset_page(selectors.inbox_for(request.user, show, now),
                                                       after=request.GET.get("after"), limit=INBOX_PAGE)
-    rows = [(a, present.is_overdue(a, now), Action.ACCEPT in allowed_actions(request.user, a)) for a in found]
+    # The one-press action of each row: accept; on the "rate" list, whether the appeal itself is rated
+    # here (a callback) rather than its departments' work orders.
+    act = Action.RATE if show == "rate" else Action.ACCEPT
+    rows = [(a, present.is_overdue(a, now), act in allowed_actions(request.user, a)) for a in found]
     cursor = "before" if show == "rate" else "after"
     return render(request, "appeals/inbox.html", {"rows": rows, "next_after": next_after, "show": show,
                                                   "cursor": cursor, "first_page": not request.GET.get(cursor)})

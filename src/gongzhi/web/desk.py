@@ -86,7 +86,7 @@ def _appeal_item(actor, a, now, back: str, *, with_due: bool = True) -> Item:
 def appeal_inbox_section(actor, now) -> Section:
     counts = appeal_selectors.inbox_counts(actor, now)
     inbox = reverse("appeals:inbox")
-    labels = {"new": _("待受理"), "today": _("今日到期"), "overdue": _("已逾期"), "rate": _("待回访评价")}
+    labels = {"new": _("待受理"), "today": _("今日到期"), "overdue": _("已逾期"), "rate": _("待我评价")}
     figures = [Figure(k, labels[k], counts[k], f"{inbox}?show={k}", alert=k == "overdue")
                for k in (*appeal_selectors.INBOX_SHOWS, "rate")]
     rows = list(appeal_selectors.inbox_for(actor, now=now)[:ITEMS])  # due soonest first: overdue on top
