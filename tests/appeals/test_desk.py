@@ -348,3 +348,15 @@ def test_street_desk_counts_departments_awaiting_its_rating(client, city, depts)
         may = {x for x in Appeal.objects.all() if "rate" in allowed_actions(who, x)
                or any("rate" in allowed_work_order_actions(who, w) for w in x.work_orders.all())}
         assert set(selectors.awaiting_my_rating(who)) == may, who
+
+
+def test_oversight_desk_counts_open_and_overdue_and_links_only_what_the_role_opens(client, city, gw_work):
+    client.force_login(city.auditor)
+    html = client.get("/").content.decode()
+    figs = figures(html)
+    assert figs["oversight-open"][0] == Appeal.objects.filter(state__in=("submitted", "accepted")).count() == 6
+    assert figs["oversight-overdue"][0] == 2
+    assert 'class="button" href="/audit/"' in html and 'class="button" href="/appeals/kpi/"' in html
+    assert 'href="/accounts/users/"' not in html and 'data-testid="quick-appeal"' not in html
+    client.force_login(city.admin)
+    assert 'class="button" href="/accounts/users/"' in client.get("/").content.decode()

@@ -64,6 +64,7 @@ class Section:
     empty: str = ""  # what to do when there is nothing
     empty_link: tuple[str, str] | None = None  # (label, url)
     more: tuple[str, str] | None = None
+    links: list[tuple[str, str]] = field(default_factory=list)  # (label, url): where the work goes on
 
 
 def _pick(allowed, order):
@@ -165,7 +166,13 @@ def oversight_section(actor, now) -> Section:
     kpi = reverse("appeals:kpi")
     figures = [Figure("open", _("未办结诉求"), c["open"], kpi), Figure("overdue", _("已逾期"), c["overdue"], kpi,
                                                                    alert=True)]
-    return Section("oversight", _("辖区概况"), figures)
+    from gongzhi.web.context import allows
+
+    links = [(label, url) for label, url, rule in (
+        (_("绩效统计"), kpi, "kpi.view"), (_("审计日志"), reverse("audit"), "audit.view"),
+        (_("三张清单"), reverse("lists:hub"), "lists.view"), (_("账号与角色"), "/accounts/users/", "accounts.manage"),
+    ) if allows(actor, rule)]
+    return Section("oversight", _("辖区概况"), figures, links=links)
 
 
 def unread_figure(actor) -> Figure:
