@@ -136,7 +136,7 @@ def test_the_home_page_costs_the_same_queries_for_a_full_inbox(client, city, dja
     client.get("/")  # warm the session
     for _ in range(3):
         submit(city.jumin)
-    with django_assert_max_num_queries(14) as few:
+    with django_assert_max_num_queries(9) as few:
         assert client.get("/").status_code == 200
     for _ in range(12):
         a = submit(city.linju)
@@ -360,3 +360,26 @@ def test_oversight_desk_counts_open_and_overdue_and_links_only_what_the_role_ope
     assert 'href="/accounts/users/"' not in html and 'data-testid="quick-appeal"' not in html
     client.force_login(city.admin)
     assert 'class="button" href="/accounts/users/"' in client.get("/").content.decode()
+
+
+def test_my_appeals_pages_keep_the_narrowing(client, city):
+    for i in range(32):
+        submit(city.jumin, title=f"诉求{i}")
+    client.force_login(city.jumin)
+    html = client.get("/appeals/mine/?show=open").content.decode()
+    assert 'href="?show=open&page=2"' in html
+    assert client.get("/appeals/mine/?show=open&page=2").content.decode().count('data-testid="appeal-row"') == 2
+
+
+# Queries of the home page per role, whatever the size of their work: session, user, roles, then each
+# desk part's fixed queries (counts in one aggregate, one page of items, unread) and the menu's checks.
+HOME_QUERIES = {"resident": 7, "member": 7, "gridworker": 7, "community": 9, "street": 9, "department": 7,
+                "liaison": 7, "admin": 5, "auditor": 5}
+
+
+@pytest.mark.parametrize("role", sorted(HOME_QUERIES))
+def test_the_home_page_costs_a_fixed_number_of_queries(client, people, role, django_assert_max_num_queries):
+    client.force_login(people[role])
+    client.get("/")
+    with django_assert_max_num_queries(HOME_QUERIES[role]):
+        assert client.get("/").status_code == 200
