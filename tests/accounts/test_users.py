@@ -364,7 +364,8 @@ def test_navigation_shows_account_pages_by_role(client, acc):
     assert 'href="/accounts/users/"' in page and 'href="/accounts/tokens/"' in page
     client.force_login(acc.resident)
     page = client.get("/").content.decode()
-    assert 'href="/accounts/users/"' not in page and 'href="/accounts/tokens/"' in page
+    # API tokens serve staff integrations: a resident is not offered them (issue 14).
+    assert 'href="/accounts/users/"' not in page and 'href="/accounts/tokens/"' not in page
     client.logout()
     assert 'href="/accounts/tokens/"' not in client.get("/").content.decode()
 

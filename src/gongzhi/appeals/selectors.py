@@ -16,6 +16,7 @@ from gongzhi.core.scopes import scopes_of
 from gongzhi.org.models import UNIT_KINDS, Organization, OrgKind
 from gongzhi.places.models import Grid, Place, PlaceKind
 
+from . import workflow as _workflow
 from .models import (
     OPEN_STATES,
     SUMMONS_OPEN_STATES,
@@ -67,15 +68,87 @@ def appeal_get_for(actor, number_or_id) -> Appeal:
     return appeal
 
 
-def inbox_for(actor):
-    """Open appeals the actor owns, or at their level in their scope; the most urgent step first."""
+def _inbox_q(actor) -> Q:
     q = Q(owner=actor)
     for s in scopes_of(actor):
         level = ROLE_LEVEL.get(s.role)
         if level is not None:
             q |= Q(owner_level=level) & scope_q(s)
-    return (with_related().filter(state__in=OPEN_STATES).filter(q)
-            .order_by(F("step_due").asc(nulls_last=True), "id"))
+    return Q(state__in=OPEN_STATES) & q
+
+
+# The inbox's narrowings (`?show=`), each a count on the home page: the count and the list use
+# the same filter, so the number on the desk is the number of rows behind its link.
+# "new": waiting for someone to accept (the workflow's accept rows); "today": the pending step falls
+# due later today (local time); "overdue": the pending step is past due (as the board counts it).
+INBOX_SHOWS = ("new", "today", "overdue")
+ACCEPT_STATES = tuple(dict.fromkeys(t.source for t in _workflow.TABLE if t.action == _workflow.Action.ACCEPT))
+
+
+def end_of_today(now) -> dt.datetime:
+    """The next local midnight after `now` (Asia/Shanghai for the demo): the end of "due today"."""
+    local = timezone.localtime(now)
+    return (local.replace(hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(days=1))
+
+
+def inbox_show_q(show: str, now) -> Q:
+    if show == "new":
+        return Q(state__in=ACCEPT_STATES)
+    if show == "today":
+        return Q(step_due__gte=now, step_due__lt=end_of_today(now))
+    if show == "overdue":
+        return Q(step_due__lt=now)
+    raise ValidationFailed("bad_show", _("未知的待办筛选：%(s)s（可选：new、today、overdue）。") % {"s": show})
+
+
+def callback_q(actor) -> Q:
+    """Resolved appeals of residents without an account (hotline calls, visits) whose rating the actor
+    records on a callback (回访): the `callback` relation of permissions.relations, as a filter."""
+    who = Q(submitted_by=actor)
+    for s in scopes_of(actor):
+        if s.role == _workflow.COMMUNITY_WORKER:
+            who |= scope_q(s)
+    return Q(state=State.RESOLVED, reporter__isnull=True) & ~Q(reporter_name_enc="") & who
+
+
+def department_rating_q(actor) -> Q:
+    """Appeals with a resolved work order not yet rated, in the actor's street-officer scopes: the
+    street's reverse evaluation of the departments (workflow.SUMMONS_TABLE, action `rate`)."""
+    q = Q(pk__in=[])
+    for s in scopes_of(actor):
+        if s.role == _workflow.STREET_OFFICER:
+            q |= scope_q(s)
+    unrated = WhistleSummons.objects.filter(state=SummonsState.RESOLVED, rating_speed__isnull=True)
+    return q & Q(pk__in=unrated.values("appeal_id"))
+
+
+def awaiting_my_rating_q(actor) -> Q:
+    return callback_q(actor) | department_rating_q(actor)
+
+
+def awaiting_my_rating(actor):
+    """Appeals waiting for the actor's rating (a callback, or the departments' results), newest first."""
+    return with_related().filter(awaiting_my_rating_q(actor)).order_by("-id")
+
+
+def inbox_for(actor, show: str = "", now=None):
+    """Open appeals the actor owns, or at their level in their scope; the most urgent step first.
+    `show` narrows to one of INBOX_SHOWS ("rate": the appeals awaiting the actor's rating instead)."""
+    if show == "rate":
+        return awaiting_my_rating(actor)
+    qs = with_related().filter(_inbox_q(actor))
+    if show:
+        qs = qs.filter(inbox_show_q(show, now or timezone.now()))
+    return qs.order_by(F("step_due").asc(nulls_last=True), "id")
+
+
+def inbox_counts(actor, now=None) -> dict[str, int]:
+    """How many inbox rows each narrowing holds, in one query over the open-appeal indexes."""
+    now = now or timezone.now()
+    out = Appeal.objects.filter(_inbox_q(actor)).aggregate(
+        **{s: Count("id", filter=inbox_show_q(s, now)) for s in INBOX_SHOWS})
+    out["rate"] = Appeal.objects.filter(awaiting_my_rating_q(actor)).count()
+    return out
 
 
 def has_appeal_inbox(actor) -> bool:
@@ -83,9 +156,23 @@ def has_appeal_inbox(actor) -> bool:
     return getattr(actor, "is_superuser", False) or any(s.role in ROLE_LEVEL for s in scopes_of(actor))
 
 
-def my_appeals(actor):
-    """The appeals the actor reported, newest first."""
-    return with_related().filter(reporter=actor).order_by("-id")
+# "My appeals" narrowings (`?show=`): still being worked on, and handled and waiting for my rating.
+MINE_SHOWS = {"open": Q(state__in=OPEN_STATES), "rate": Q(state=State.RESOLVED)}
+
+
+def my_appeals(actor, show: str = ""):
+    """The appeals the actor reported, newest first; `show` narrows to one of MINE_SHOWS."""
+    qs = with_related().filter(reporter=actor)
+    if show:
+        if show not in MINE_SHOWS:
+            raise ValidationFailed("bad_show", _("未知的筛选：%(s)s（可选：open、rate）。") % {"s": show})
+        qs = qs.filter(MINE_SHOWS[show])
+    return qs.order_by("-id")
+
+
+def my_appeal_counts(actor) -> dict[str, int]:
+    """How many of my appeals each MINE_SHOWS narrowing holds (one query on the reporter index)."""
+    return Appeal.objects.filter(reporter=actor).aggregate(**{s: Count("id", filter=q) for s, q in MINE_SHOWS.items()})
 
 
 def keyset_page(qs, *, before: int | None, limit: int):
@@ -144,15 +231,42 @@ def work_order_get_for(actor, work_order_id) -> WhistleSummons:
 INBOX_STATES = {"open": SUMMONS_OPEN_STATES, "all": tuple(SummonsState.values)}
 
 
-def work_order_inbox(actor, state: str = "open"):
+# The work-order inbox's narrowings of open orders (`?show=`), each a count on a department's home page:
+# "report": summoned, not yet reported for duty; "today" and "overdue": as for appeals.
+WORK_ORDER_SHOWS = ("report", "today", "overdue")
+
+
+def work_order_show_q(show: str, now) -> Q:
+    if show == "report":
+        return Q(state=SummonsState.SUMMONED)
+    if show in ("today", "overdue"):
+        return Q(state__in=SUMMONS_OPEN_STATES) & inbox_show_q(show, now)
+    raise ValidationFailed("bad_show", _("未知的工单筛选：%(s)s（可选：report、today、overdue）。") % {"s": show})
+
+
+def _work_orders_of_actor(actor, states):
+    qs = work_orders_with_related().filter(state__in=states)
+    if not getattr(actor, "is_superuser", False):
+        qs = qs.filter(assignee_q(actor))
+    return qs
+
+
+def work_order_inbox(actor, state: str = "open", show: str = "", now=None):
     """Work orders summoning the actor's organisations; the most urgent pending step first."""
     states = INBOX_STATES.get(state) or ((state,) if state in SummonsState.values else None)
     if states is None:
         raise ValidationFailed("bad_state", _("未知的工单状态：%(s)s") % {"s": state})
-    qs = work_orders_with_related().filter(state__in=states)
-    if not getattr(actor, "is_superuser", False):
-        qs = qs.filter(assignee_q(actor))
+    qs = _work_orders_of_actor(actor, states)
+    if show:
+        qs = qs.filter(work_order_show_q(show, now or timezone.now()))
     return qs.order_by("step_due", "id")
+
+
+def work_order_counts(actor, now=None) -> dict[str, int]:
+    """How many open work orders each WORK_ORDER_SHOWS narrowing holds, in one query."""
+    now = now or timezone.now()
+    return _work_orders_of_actor(actor, SUMMONS_OPEN_STATES).aggregate(
+        **{s: Count("id", filter=work_order_show_q(s, now)) for s in WORK_ORDER_SHOWS})
 
 
 def has_work_order_inbox(actor) -> bool:

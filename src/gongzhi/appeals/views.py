@@ -81,8 +81,10 @@ def appeal_new(request):
 
 @login_required
 def appeal_mine(request):
-    page = Paginator(selectors.my_appeals(request.user), 30).get_page(request.GET.get("page"))
-    return render(request, "appeals/mine.html", {"page": page, "waiting": intake.waiting_for(request.user)})
+    show = request.GET.get("show", "")
+    page = Paginator(selectors.my_appeals(request.user, show), 30).get_page(request.GET.get("page"))
+    return render(request, "appeals/mine.html", {"page": page, "waiting": intake.waiting_for(request.user),
+                                                 "show": show})
 
 
 INBOX_PAGE = 50
@@ -94,12 +96,21 @@ def appeal_inbox(request):
         raise PermissionDenied("forbidden", _("待办诉求只对网格员、社区工作者和街道干部开放。"))
     # Keyset pages without a count, as the API: a busy worker's page costs the same at any depth and
     # at any size of the appeal table (a count of the open appeals was most of its time at 10 M).
-    found, next_after = selectors.due_keyset_page(selectors.inbox_for(request.user), after=request.GET.get("after"),
-                                                  limit=INBOX_PAGE)
     now = timezone.now()
-    rows = [(a, present.is_overdue(a, now), Action.ACCEPT in allowed_actions(request.user, a)) for a in found]
-    return render(request, "appeals/inbox.html", {"rows": rows, "next_after": next_after,
-                                                  "first_page": not request.GET.get("after")})
+    show = request.GET.get("show", "")
+    if show == "rate":  # resolved (no deadline any more): newest first, keyset on id
+        found, next_after = selectors.keyset_page(selectors.inbox_for(request.user, show, now),
+                                                  before=request.GET.get("before"), limit=INBOX_PAGE)
+    else:
+        found, next_after = selectors.due_keyset_page(selectors.inbox_for(request.user, show, now),
+                                                      after=request.GET.get("after"), limit=INBOX_PAGE)
+    # The one-press action of each row: accept; on the "rate" list, whether the appeal itself is rated
+    # here (a callback) rather than its departments' work orders.
+    act = Action.RATE if show == "rate" else Action.ACCEPT
+    rows = [(a, present.is_overdue(a, now), act in allowed_actions(request.user, a)) for a in found]
+    cursor = "before" if show == "rate" else "after"
+    return render(request, "appeals/inbox.html", {"rows": rows, "next_after": next_after, "show": show,
+                                                  "cursor": cursor, "first_page": not request.GET.get(cursor)})
 
 
 def _detail_context(request, appeal, *, error=None, posted_action=None, posted=None, whistle_rows=None):
@@ -166,7 +177,8 @@ def appeal_detail(request, number: str):
 
 def _safe_next(request) -> str | None:
     nxt = request.POST.get("next", "")
-    if nxt.startswith("/appeals/") and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
+    # Back to the list the button was pressed on: an appeals page, or the home page's desk.
+    if (nxt == "/" or nxt.startswith("/appeals/")) and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
         return nxt
     return None
 
@@ -248,13 +260,14 @@ def work_order_inbox(request):
     if not selectors.has_work_order_inbox(request.user):
         raise PermissionDenied("forbidden", _("工单待办只对职能部门和成员单位的经办人开放。"))
     state = request.GET.get("state", "open")
-    rows, next_after = selectors.due_keyset_page(selectors.work_order_inbox(request.user, state),
-                                                 after=request.GET.get("after"), limit=50)
+    show = request.GET.get("show", "")
     now = timezone.now()
+    rows, next_after = selectors.due_keyset_page(selectors.work_order_inbox(request.user, state, show, now),
+                                                 after=request.GET.get("after"), limit=50)
     items = [(wo, selectors.is_overdue_work_order(wo, now),
               SummonsAction.REPORT in allowed_work_order_actions(request.user, wo)) for wo in rows]
     return render(request, "appeals/workorders.html", {"rows": items, "next_after": next_after, "state": state,
-                                                       "first_page": not request.GET.get("after")})
+                                                       "show": show, "first_page": not request.GET.get("after")})
 
 
 def _work_order_context(request, wo, *, error=None, posted_action=None):

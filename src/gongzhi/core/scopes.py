@@ -94,6 +94,18 @@ def roles_of(user) -> set[str]:
     return {s.role for s in scopes_of(user)}
 
 
+# Roles that only read and check: they are offered no form that creates anything (menus, home).
+READ_ONLY_ROLES = frozenset({Role.AUDITOR})
+
+
+def read_only(user) -> bool:
+    """A user whose every role is read-only (an auditor): no submit forms are offered to them."""
+    if user is None or not getattr(user, "is_authenticated", False) or user.is_superuser:
+        return False
+    roles = roles_of(user)
+    return bool(roles) and roles <= READ_ONLY_ROLES
+
+
 def _scopes_for(user, action: str) -> list[Scope]:
     return [s for s in scopes_of(user) if action in ROLE_ACTIONS.get(s.role, ())]
 

@@ -36,7 +36,13 @@ def healthz(request):
 
 
 def home(request):
-    return render(request, "web/home.html")
+    """Signed in: the user's desk (their work, counted and linked); otherwise what the platform is."""
+    ctx = {}
+    if request.user.is_authenticated:
+        from .desk import desk_for
+
+        ctx["desk"] = desk_for(request.user)
+    return render(request, "web/home.html", ctx)
 
 
 def grid_map(request):
