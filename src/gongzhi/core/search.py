@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from pypinyin import Style, lazy_pinyin
+from pypinyin import Style, lazy_pinyin, pinyin
 
 KEY_MAX = 500
 QUERY_MAX = 50
@@ -17,14 +17,30 @@ _TERM = re.compile(r"[0-9a-z\u3400-\u4dbf\u4e00-\u9fff]+")
 
 
 def search_key(name: str) -> str:
-    """"黄志强" -> "huangzhiqiang hzq 黄志强" (lower case; non-Chinese characters kept as they are)."""
+    """"黄志强" -> "huangzhiqiang hzq 黄志强" (lower case; non-Chinese characters kept as they are).
+
+    The first character's other readings are added too, since it is most often a surname read its
+    own way (覃 is "qin" as a surname, "tan" in pypinyin's first reading): "覃小梅" is found by both
+    "qxm" and "txm"."""
     name = (name or "").strip()
     if not name:
         return ""
-    full = "".join(lazy_pinyin(name, errors="default")).lower()
-    initials = "".join(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="default")).lower()
-    full, initials = (re.sub(r"\s+", "", s) for s in (full, initials))
-    return " ".join(dict.fromkeys([full, initials, name.lower()]))[:KEY_MAX]
+    full = _squash("".join(lazy_pinyin(name, errors="default")))
+    initials = _squash("".join(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="default")))
+    parts = [full, initials]
+    first = pinyin(name[0], heteronym=True, style=Style.NORMAL, errors="default")[0]
+    rest_full = _squash("".join(lazy_pinyin(name[1:], errors="default"))) if len(name) > 1 else ""
+    rest_initials = initials[1:] if first and len(initials) == len(name) else None
+    for reading in first[1:3]:
+        reading = _squash(reading)
+        if reading and reading.isascii() and rest_initials is not None:
+            parts += [reading + rest_full, reading[0] + rest_initials]
+    parts.append(name.lower())
+    return " ".join(dict.fromkeys(p for p in parts if p))[:KEY_MAX]
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", text).lower()
 
 
 def query_terms(q: str) -> list[str]:
