@@ -86,7 +86,10 @@ def test_organisations_departments_and_units(reg):
 
 def test_places_and_grids(reg):
     assert [i["label"] for i in search.pick(reg.admin, "place", q="bnsq")] == ["北宁社区"]
-    assert search.pick(reg.admin, "place", q="beining")[0]["detail"] == "社区 · 民生街道"
+    item = search.pick(reg.admin, "place", q="beining")[0]
+    assert item["detail"] == "社区 · 民生街道 · 450102001004" and item["code"] == "450102001004"
+    assert [i["label"] for i in search.pick(reg.admin, "community", q="ning")] == ["兴宁社区", "北宁社区"]
+    assert search.pick(reg.worker, "community", q="xingning", purpose="edit") == []
 
 
 @pytest.mark.parametrize("kwargs, code", [
@@ -145,7 +148,7 @@ def test_api_finds_by_initials(client, reg, people):
     body = r.json()
     assert body["kind"] == "person" and body["purpose"] == "registry"
     assert {i["id"] for i in body["results"]} == {people["hzq1"].pk, people["hzq2"].pk}
-    assert all(set(i) == {"value", "id", "label", "detail", "type"} for i in body["results"])
+    assert all(set(i) == {"value", "id", "label", "detail", "type", "code"} for i in body["results"])
 
 
 def test_api_bad_input_and_anonymous(client, reg):

@@ -15,6 +15,7 @@ class PickItem(Schema):
     label: str
     detail: str
     type: str
+    code: str | None = None  # places and grids: their code, which the registry's forms take
 
 
 class PickOut(Schema):
@@ -25,7 +26,7 @@ class PickOut(Schema):
 
 @router.get("/pick/{kind}", auth=AUTH, response=PickOut,
             summary="Search what the actor may choose (organisation, department, member_unit, person, grid, place, "
-                    "taker) by name, full pinyin or pinyin initials, scoped to a purpose (for=registry|whistle|dispatch)")
+                    "taker) by name, full pinyin or pinyin initials, scoped to a purpose (for=registry|edit|whistle|dispatch)")
 def pick(request, kind: str, q: str = "", purpose: str = Query("", alias="for"), appeal: str = "", need: str = "",
          limit: str = ""):
     """`for=whistle&appeal=<number>`: departments and member units the appeal may summon;

@@ -6,7 +6,8 @@ namesakes apart (organisation, community, masked phone tail). `pick_one` checks 
 against the same scope, so a form never accepts what its picker would not have offered.
 
 Purposes and their scopes (the rules live in the selectors they name):
-- "registry" (default): the actor's registry scope (core.scopes, registry.view).
+- "registry" (default): the actor's registry scope (core.scopes, registry.view); "edit": where the
+  actor may edit the registry (registry.edit), as the registry's forms check.
 - "whistle" (context: an appeal number): departments and member units the appeal may summon
   (appeals.selectors.summonable_organizations), for an actor who may blow its whistle.
 - "dispatch" (context: a need number): units, party members and volunteer teams of the need's
@@ -22,15 +23,16 @@ from django.utils.translation import gettext as _
 from gongzhi.core import scopes
 from gongzhi.core.errors import PermissionDenied, ValidationFailed
 from gongzhi.core.search import QUERY_MAX, filter_by_terms, query_terms, search_key
-from gongzhi.places.models import Grid, Place
+from gongzhi.places.models import Grid, Place, PlaceKind
 
 from .models import UNIT_KINDS, Organization, OrgKind, Person
 
-KINDS = ("organization", "department", "member_unit", "person", "grid", "place", "taker")
-PURPOSES = ("registry", "whistle", "dispatch")
+KINDS = ("organization", "department", "member_unit", "person", "grid", "place", "community", "taker")
+PURPOSES = ("registry", "edit", "whistle", "dispatch")
 # Which kinds each purpose offers.
 PURPOSE_KINDS = {
-    "registry": ("organization", "department", "member_unit", "person", "grid", "place"),
+    "registry": ("organization", "department", "member_unit", "person", "grid", "place", "community"),
+    "edit": ("organization", "department", "member_unit", "person", "grid", "place", "community"),
     "whistle": ("organization", "department", "member_unit"),
     "dispatch": ("member_unit", "person", "taker"),
 }
@@ -92,8 +94,8 @@ def _dispatch_scope(actor, context) -> dict:
     return list_selectors.dispatch_takers(need)
 
 
-def _registry(actor, model):
-    return scopes.restrict(model.objects.all(), actor, "registry.view")
+def _registry(actor, model, purpose="registry"):
+    return scopes.restrict(model.objects.all(), actor, "registry.edit" if purpose == "edit" else "registry.view")
 
 
 def _base(actor, kind: str, purpose: str, context):
@@ -104,13 +106,15 @@ def _base(actor, kind: str, purpose: str, context):
         takers = _dispatch_scope(actor, context)
         return takers if kind == "taker" else takers["units" if kind == "member_unit" else "members"]
     elif kind in ("organization", "department", "member_unit"):
-        orgs = _registry(actor, Organization).select_related("place", "parent")
+        orgs = _registry(actor, Organization, purpose).select_related("place", "parent")
     elif kind == "person":
-        return _registry(actor, Person).select_related("registered_community", "party__home_organization")
+        return _registry(actor, Person, purpose).select_related("registered_community", "party__home_organization")
     elif kind == "grid":
-        return _registry(actor, Grid).filter(retired_at__isnull=True).select_related("community")
+        return _registry(actor, Grid, purpose).filter(retired_at__isnull=True).select_related("community")
+    elif kind == "community":
+        return _registry(actor, Place, purpose).filter(kind=PlaceKind.COMMUNITY).select_related("parent")
     else:
-        return _registry(actor, Place).select_related("parent")
+        return _registry(actor, Place, purpose).select_related("parent")
     if kind == "department":
         return orgs.filter(kind=OrgKind.DEPARTMENT)
     if kind == "member_unit":
@@ -157,10 +161,11 @@ def describe(row) -> dict:
                 "type": "person"}
     if isinstance(row, Grid):
         return {"id": row.pk, "label": row.name, "detail": _join(row.get_level_display(), row.community.name, row.code),
-                "type": "grid"}
+                "type": "grid", "code": row.code}
     if isinstance(row, Place):
         return {"id": row.pk, "label": row.name,
-                "detail": _join(row.get_kind_display(), row.parent.name if row.parent_id else ""), "type": "place"}
+                "detail": _join(row.get_kind_display(), row.parent.name if row.parent_id else "", row.code),
+                "type": "place", "code": row.code}
     # A volunteer team (dispatch takers).
     return {"id": row.pk, "label": row.name, "detail": _join(_("志愿服务队"), row.community.name), "type": "team"}
 

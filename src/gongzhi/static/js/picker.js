@@ -23,9 +23,9 @@
 
   function setup(select) {
     if (!window.TomSelect || select.tomselect || !select.dataset.picker) return null;
-    var base = urlFor(select), ranks = {}, messages = select.dataset;
+    var base = urlFor(select), ranks = {}, messages = select.dataset, field = select.dataset.valueField || "value";
     var ts = new window.TomSelect(select, {
-      valueField: "value", labelField: "label", searchField: ["label"],
+      valueField: field, labelField: "label", searchField: ["label"],
       maxOptions: 50, loadThrottle: 250, preload: "focus", openOnFocus: true,
       allowEmptyOption: false, create: false, maxItems: 1,
       placeholder: messages.placeholder || "",
@@ -34,7 +34,7 @@
       score: function (query) {
         var rank = ranks[query];
         return function (item) {
-          var i = rank ? rank[String(item.value)] : undefined;
+          var i = rank ? rank[String(item[field])] : undefined;
           return i === undefined ? 0 : 1 + 1 / (1 + i);
         };
       },
@@ -47,7 +47,7 @@
           return r.ok ? r.json() : r.json().then(function (b) { throw new Error((b.error || {}).message || r.status); });
         }).then(function (data) {
           var rank = {};
-          data.results.forEach(function (d, i) { rank[String(d.value)] = i; });
+          data.results.forEach(function (d, i) { rank[String(d[field])] = i; });
           ranks[query] = rank;
           self.loadedSearches = {};  // always ask again: scope and data change, and the answer is small
           callback(data.results);
