@@ -95,3 +95,14 @@ def test_the_form_dispatches_to_a_member_of_the_community(city, takers):
     assert r.status_code == 302
     n.refresh_from_db()
     assert n.state == "dispatched" and n.projects.get().taker_person == Person.objects.get(pk=takers["he2"].pk)
+
+
+def test_a_resident_posting_a_need_picks_any_community_by_pinyin(city):
+    """The need form's community is a picker (a city has hundreds), open to every signed-in user."""
+    c = login(city.jumin)
+    html = c.get("/lists/needs/new/").content.decode()
+    assert 'data-picker="community" data-purpose="public"' in html and "<option" in html
+    assert html.count("<option") < 40  # the chosen community only, beside the short fixed lists
+    r = c.get("/api/v1/pick/community", {"for": "public", "q": "xnsq"})
+    assert [i["label"] for i in r.json()["results"]] == ["兴宁社区"]
+    assert c.get("/api/v1/pick/person", {"for": "public", "q": "z"}).status_code == 400  # no people

@@ -158,3 +158,9 @@ def test_api_bad_input_and_anonymous(client, reg):
     assert r.status_code == 400 and r.json()["error"]["code"] == "bad_kind"
     r = client.get("/api/v1/pick/person", {"q": "h", "limit": "500"})
     assert r.status_code == 400 and r.json()["error"]["code"] == "bad_limit"
+
+
+def test_the_pick_endpoint_is_in_the_openapi_document(client):
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    params = {p["name"] for p in paths["/api/v1/pick/{kind}"]["get"]["parameters"]}
+    assert {"kind", "q", "for", "appeal", "need", "limit"} <= params

@@ -21,6 +21,7 @@ from gongzhi.core import scopes
 from gongzhi.core.errors import GongzhiError, NotFound, PermissionDenied
 from gongzhi.core.exports import Column, xlsx_response
 from gongzhi.org import search as pick_search
+from gongzhi.org.picker_widget import PickerSelect
 from gongzhi.org.models import Organization
 from gongzhi.places.models import Place, PlaceKind
 
@@ -129,9 +130,11 @@ def need_new(request):
             messages.success(request, _("已发布，编号 %(number)s。") % {"number": need.number})
             return redirect("lists:need", number=need.number)
     default_place = person.registered_community_id if person else None
+    # The community is a searchable picker (any community, by name or pinyin): a city has hundreds.
+    place_picker = PickerSelect("community", purpose="public", model=Place).render(
+        "place", str(posted.get("place") or default_place or ""), attrs={"id": "id_place"})
     return render(request, "lists/need_new.html", {
-        "posted": posted, "error": error, "can_record": can_record, "communities": _communities(),
-        "default_place": str(posted.get("place") or default_place or ""),
+        "posted": posted, "error": error, "can_record": can_record, "place_picker": place_picker,
         "default_kind": request.GET.get("kind") or posted.get("kind") or NeedKind.SERVICE,
         **_choices_ctx()}, status=status)
 

@@ -8,6 +8,8 @@ against the same scope, so a form never accepts what its picker would not have o
 Purposes and their scopes (the rules live in the selectors they name):
 - "registry" (default): the actor's registry scope (core.scopes, registry.view); "edit": where the
   actor may edit the registry (registry.edit), as the registry's forms check.
+- "public": communities, places and grids, which anyone signed in may name (a resident posting a
+  need for a community; grid boundaries are public already).
 - "whistle" (context: an appeal number): departments and member units the appeal may summon
   (appeals.selectors.summonable_organizations), for an actor who may blow its whistle.
 - "dispatch" (context: a need number): units, party members and volunteer teams of the need's
@@ -28,11 +30,12 @@ from gongzhi.places.models import Grid, Place, PlaceKind
 from .models import UNIT_KINDS, Organization, OrgKind, Person
 
 KINDS = ("organization", "department", "member_unit", "person", "grid", "place", "community", "taker")
-PURPOSES = ("registry", "edit", "whistle", "dispatch")
+PURPOSES = ("registry", "edit", "public", "whistle", "dispatch")
 # Which kinds each purpose offers.
 PURPOSE_KINDS = {
     "registry": ("organization", "department", "member_unit", "person", "grid", "place", "community"),
     "edit": ("organization", "department", "member_unit", "person", "grid", "place", "community"),
+    "public": ("community", "place", "grid"),
     "whistle": ("organization", "department", "member_unit"),
     "dispatch": ("member_unit", "person", "taker"),
 }
@@ -95,6 +98,8 @@ def _dispatch_scope(actor, context) -> dict:
 
 
 def _registry(actor, model, purpose="registry"):
+    if purpose == "public":
+        return model.objects.all()
     return scopes.restrict(model.objects.all(), actor, "registry.edit" if purpose == "edit" else "registry.view")
 
 
