@@ -21,8 +21,8 @@ from gongzhi.core import scopes
 from gongzhi.core.errors import GongzhiError, NotFound, PermissionDenied
 from gongzhi.core.exports import Column, xlsx_response
 from gongzhi.org import search as pick_search
-from gongzhi.org.picker_widget import PickerSelect
 from gongzhi.org.models import Organization
+from gongzhi.org.picker_widget import PickerSelect
 from gongzhi.places.models import Place, PlaceKind
 
 from . import permissions, present, selectors, services
