@@ -164,3 +164,20 @@ def test_the_pick_endpoint_is_in_the_openapi_document(client):
     paths = client.get("/api/v1/openapi.json").json()["paths"]
     params = {p["name"] for p in paths["/api/v1/pick/{kind}"]["get"]["parameters"]}
     assert {"kind", "q", "for", "appeal", "need", "limit"} <= params
+
+
+def test_person_form_takes_the_home_organisation_by_picker_id_in_scope(client, reg):
+    """The person form's party organisation is a picker (no datalist of every organisation's name);
+    a posted id is checked against the actor's scope, a typed name still works."""
+    from django.urls import reverse
+
+    client.force_login(reg.worker)
+    html = client.get(reverse("org:person_create")).content.decode()
+    assert "<datalist" not in html and 'name="home_organization"' in html and 'data-picker="organization"' in html
+    data = {"name": "韦党员", "community_code": "450102001004", "party_status": "in_service"}
+    r = client.post(reverse("org:person_create"), {**data, "home_organization": str(reg.xjoint.pk)})
+    assert r.status_code in (200, 400) and "不在可选范围内" in r.content.decode()
+    assert not Person.objects.filter(name="韦党员").exists()
+    r = client.post(reverse("org:person_create"), {**data, "home_organization": str(reg.joint.pk)})
+    assert r.status_code == 302
+    assert Person.objects.get(name="韦党员").party.home_organization == reg.joint

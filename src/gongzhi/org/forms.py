@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from gongzhi.core.errors import GongzhiError
 from gongzhi.places.models import Grid, Place
 
-from . import selectors, services
+from . import search, selectors, services
 from .models import UNIT_KINDS, MembershipRole, Organization, OrgKind, PartyStatus, Person, PostTitle
 from .picker_widget import PickerSelect
 
@@ -107,12 +107,14 @@ class PersonForm(forms.Form):
                                      widget=PickerSelect("community", purpose="edit", value_field="code", model=Place))
     party_status = forms.ChoiceField(label=_("党员状态"), required=False,
                                      choices=[("", _("（非党员）")), *PartyStatus.choices])
-    home_organization = forms.CharField(label=_("组织关系所在党组织"), max_length=150, required=False)
+    # A picker (an id); a name still works (Excel, API, older clients).
+    home_organization = forms.CharField(label=_("组织关系所在党组织"), max_length=150, required=False,
+                                        widget=PickerSelect("organization", model=Organization))
     joined_on = forms.DateField(label=_("入党日期"), required=False, widget=DATE)
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["home_organization"].widget.attrs["list"] = "org-names"
+        self.user = user
 
     def clean_phone(self):
         value = self.cleaned_data["phone"].strip()
@@ -134,7 +136,9 @@ class PersonForm(forms.Form):
             self.add_error("home_organization", _("党员必须填写组织关系所在党组织。"))
         elif status:
             try:
-                data["home_organization"] = services.organization_by_name(home)
+                data["home_organization"] = (
+                    search.pick_one(self.user, "organization", home) if home.isdigit() and self.user is not None
+                    else services.organization_by_name(home))
             except GongzhiError as exc:
                 self.add_error("home_organization", str(exc.message))
         else:
@@ -213,7 +217,7 @@ class PersonEditForm(PersonForm):
                 "version": person.version, "name": person.name, "gender": person.gender,
                 "community_code": person.registered_community.code if person.registered_community_id else "",
                 "party_status": party.status if party else "",
-                "home_organization": party.home_organization.name if party else "",
+                "home_organization": party.home_organization_id if party else "",
                 "joined_on": party.joined_on if party else None,
             }
         super().__init__(*args, user=user, **kwargs)
