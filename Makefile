@@ -21,10 +21,11 @@ install: $(BIN)/gongzhi assets
 assets: src/gongzhi/static/vendor/.stamp
 src/gongzhi/static/vendor/.stamp: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
-	mkdir -p src/gongzhi/static/vendor/leaflet src/gongzhi/static/vendor/htmx src/gongzhi/static/vendor/echarts
+	mkdir -p src/gongzhi/static/vendor/leaflet src/gongzhi/static/vendor/htmx src/gongzhi/static/vendor/echarts src/gongzhi/static/vendor/tom-select
 	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css node_modules/leaflet/dist/images src/gongzhi/static/vendor/leaflet/
 	cp node_modules/htmx.org/dist/htmx.min.js src/gongzhi/static/vendor/htmx/
 	cp node_modules/echarts/dist/echarts.min.js node_modules/echarts/LICENSE src/gongzhi/static/vendor/echarts/
+	cp node_modules/tom-select/dist/js/tom-select.complete.min.js node_modules/tom-select/dist/css/tom-select.default.min.css node_modules/tom-select/LICENSE src/gongzhi/static/vendor/tom-select/
 	touch $@
 
 migrate: install

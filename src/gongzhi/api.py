@@ -201,6 +201,7 @@ api.add_router("/", "gongzhi.lists.api.router")
 api.add_router("/", "gongzhi.lists.api_matching.router")
 api.add_router("/", "gongzhi.volunteering.api.router")
 api.add_router("/", "gongzhi.timebank.api.router")
+api.add_router("/", "gongzhi.org.api_pick.router")
 
 # Last: any other path under /api/v1/ answers the API's 404 (JSON), never Django's HTML page, and
 # never a trailing-slash redirect (APPEND_SLASH only redirects paths that resolve nowhere).

@@ -18,6 +18,7 @@ from gongzhi.appeals import kpi, services
 from gongzhi.appeals.models import Appeal, AppealPhoto, WhistleSummons
 from tests.appeals.conftest import IN_GRID, JPEG, submit, whistle
 from tests.appeals.test_e2e import click_map_at, login
+from tests.pickers import pick
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -91,7 +92,7 @@ def blow_whistle(pg, orgs, note):
     selects = form.get_by_test_id("summons-organization")
     assert selects.count() >= len(orgs)
     for i, org in enumerate(orgs):
-        selects.nth(i).select_option(str(org.pk))
+        pick(selects.nth(i), org.name, org.name)  # the searchable picker (static/js/picker.js)
     form.locator("textarea[name=note]").fill(note)
     follow(pg, form.get_by_test_id("do-whistle"))
 

@@ -7,6 +7,7 @@ import pytest
 from gongzhi.appeals.models import Appeal, AppealPhoto
 from tests.appeals.conftest import JPEG, at_street
 from tests.appeals.test_e2e import login
+from tests.pickers import pick
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -44,8 +45,8 @@ def test_street_whistles_two_departments_who_report_and_resolve(page, browser, l
     page.get_by_test_id("add-summons-row").click()  # a third row, left empty: skipped
     orgs = form.get_by_test_id("summons-organization")
     assert orgs.count() == 3
-    orgs.nth(0).select_option(str(depts.cg.pk))
-    orgs.nth(1).select_option(str(depts.sj.pk))
+    pick(orgs.nth(0), "xnqcsglj", "兴宁区城市管理局")  # pinyin initials, taken with the keyboard
+    pick(orgs.nth(1), "shichangjiandu", "兴宁区市场监督管理局")  # full pinyin
     form.locator("textarea[name=note]").fill("占道烧烤兼无证经营，请两部门联合处置")
     form.get_by_test_id("do-whistle").click()
     page.get_by_test_id("work-orders").wait_for()

@@ -255,3 +255,17 @@ def test_a_larger_scale_adds_what_is_missing_and_keeps_what_is_there(small):
     before = counts()
     seed.seed("district", log=quiet, appeals=False)
     assert counts() == before
+
+
+@pytest.mark.django_db
+def test_seeded_rows_carry_their_pinyin_search_keys(small):
+    """The pickers search `search_key`: every seeded organisation, person, place and grid has it, made
+    by the same function as on save (core.search.search_key)."""
+    from gongzhi.core.search import search_key
+    from gongzhi.org.models import Organization, Person
+    from gongzhi.places.models import Place
+
+    for model in (Organization, Person, Place, Grid):
+        assert not model.objects.filter(search_key="").exists(), model.__name__
+        row = model.objects.order_by("?").first()
+        assert row.search_key == search_key(row.name)

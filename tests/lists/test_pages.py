@@ -80,7 +80,9 @@ def test_staff_dispatch_from_the_page_offers_takers(city):
     n = wish(city)
     c = login(city.cw)
     html = c.get(f"/lists/needs/{n.number}/").content.decode()
-    assert "南宁供电局" in html and f"org:{city.unit.pk}" in html
+    assert f'data-picker="taker" data-purpose="dispatch" data-need="{n.number}"' in html
+    found = c.get("/api/v1/pick/taker", {"for": "dispatch", "need": n.number, "q": "nngdj"}).json()["results"]
+    assert [(i["value"], i["label"]) for i in found] == [(f"org:{city.unit.pk}", "南宁供电局")]
     r = c.post(f"/lists/needs/{n.number}/dispatch/", {"taker": f"org:{city.unit.pk}"})
     assert r.status_code == 302
     n.refresh_from_db()

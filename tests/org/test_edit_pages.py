@@ -2,6 +2,7 @@
 errors re-show the form with the message and change nothing, success redirects with a message."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection
@@ -78,7 +79,10 @@ def test_person_edit_form_is_prefilled_but_never_shows_a_clear_number(client, re
     r = client.get(reverse("org:person_edit", args=[reg.zhang.pk]))
     html = html_of(r)
     assert r.status_code == 200
-    assert 'value="张三"' in html and 'value="450102001004"' in html and 'value="北宁社区党委"' in html
+    assert 'value="张三"' in html and 'value="450102001004"' in html
+    # The home party organisation is a picker holding the current one (by id, shown by name).
+    home = re.search(rf'<option value="{reg.beining.pk}"[^>]*>北宁社区党委</option>', html)
+    assert home and " selected" in home.group(0)
     assert 'name="version" value="1"' in html
     assert "138****5678" in html and "13812345678" not in html and id_number(1) not in html
 
@@ -166,9 +170,15 @@ def test_org_edit_form_is_prefilled_and_offers_no_parent_inside_its_own_subtree(
     client.force_login(reg.admin)
     html = html_of(client.get(reverse("org:org_edit", args=[reg.beining.pk])))
     assert 'value="北宁社区党委"' in html and 'value="450102001004"' in html
-    assert f'<option value="{reg.street.pk}" selected>' in html
-    assert f'<option value="{reg.joint.pk}"' not in html and f'<option value="{reg.beining.pk}"' not in html
-    assert f'<option value="{reg.xingning.pk}"' in html
+    # The parent is a searchable picker (org.picker_widget): it holds the chosen parent only, and the
+    # form refuses a parent inside the organisation's own subtree.
+    chosen = re.search(rf'<option value="{reg.street.pk}"[^>]*>', html).group(0)
+    assert " selected" in chosen and "民生街道党工委" in chosen and "data-data=" in chosen
+    assert 'data-picker="organization" data-purpose="edit"' in html and f'<option value="{reg.xingning.pk}"' not in html
+    for inside in (reg.joint, reg.beining):
+        r = client.post(reverse("org:org_edit", args=[reg.beining.pk]), _org_data(reg.beining, parent=inside.pk))
+        assert r.status_code in (200, 400) and 'data-testid="field-error"' in r.content.decode()
+        assert Organization.objects.get(pk=reg.beining.pk).parent == reg.street
 
 
 def test_a_community_worker_keeps_the_parent_outside_their_scope(client, reg):

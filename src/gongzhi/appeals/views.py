@@ -8,6 +8,7 @@ workflow table), so a page never offers what the service would refuse.
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from django.conf import settings
 from django.contrib import messages
@@ -24,7 +25,7 @@ from django.views.decorators.http import require_POST
 
 from gongzhi.core import scopes
 from gongzhi.core.errors import GongzhiError, PermissionDenied
-from gongzhi.org.models import OrgKind
+from gongzhi.org import search as pick_search
 
 from . import comments, intake, present, selectors, services
 from .forms import AppealForm, RatingChoices
@@ -152,19 +153,26 @@ def _local_input(value) -> str:
 
 
 def _whistle_context(appeal, rows=None) -> dict:
-    """The whistle form: the district's departments and member units, per-row deadlines (category defaults)."""
+    """The whistle form: per-row deadlines (category defaults) and a searchable picker per row
+    (static/js/picker.js over /api/v1/pick/organization?for=whistle): no list of every organisation
+    in the page. A row sent back after an error keeps its choice (if still summonable)."""
     respond_h, resolve_h = appeal.category.hours(appeal.urgency)
     now = timezone.now().replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
     report_default = _local_input(now + dt.timedelta(hours=respond_h))
     resolve_default = _local_input(now + dt.timedelta(hours=resolve_h))
-    departments, units = [], []
-    for org in selectors.summonable_organizations(appeal):
-        (departments if org.kind == OrgKind.DEPARTMENT else units).append(org)
     if not rows:
         rows = [{"organization": "", "report_due": report_default, "resolve_due": resolve_default}
                 for _ in range(2)]
-    return {"departments": departments, "units": units, "rows": rows, "respond_hours": respond_h,
-            "resolve_hours": resolve_h, "report_default": report_default, "resolve_default": resolve_default}
+    chosen = [r["organization"] for r in rows if str(r["organization"]).isdigit() and len(r["organization"]) < 16]
+    found = {str(o.pk): o for o in selectors.summonable_organizations(appeal).select_related("place", "parent")
+             .filter(pk__in=chosen)}
+    for row in rows:
+        org = found.get(str(row["organization"]))
+        if org is not None:
+            choice = {**pick_search.describe(org), "value": str(org.pk)}
+            row.update(choice=choice, choice_json=json.dumps(choice, ensure_ascii=False))
+    return {"rows": rows, "respond_hours": respond_h, "resolve_hours": resolve_h,
+            "report_default": report_default, "resolve_default": resolve_default}
 
 
 @login_required

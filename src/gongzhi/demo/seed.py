@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from gongzhi.accounts.models import Role, RoleAssignment
 from gongzhi.core import audit, geo, pii
+from gongzhi.core.search import search_key
 from gongzhi.org.models import (
     Agreement,
     GridUnit,
@@ -167,6 +168,7 @@ class _Seeder:
                         kind=w.kind,
                         code=w.code,
                         name=w.name,
+                        search_key=search_key(w.name),
                         parent_id=parent[0] if parent else None,
                         path=path,
                         depth=path.count("/") - 2,
@@ -204,6 +206,7 @@ class _Seeder:
                         Grid(
                             code=s.code,
                             name=s.name,
+                            search_key=search_key(s.name),
                             level=s.level,
                             community_id=place_id,
                             parent_id=parent[0] if parent else None,
@@ -250,6 +253,7 @@ class _Seeder:
                 Organization(
                     kind=kind,
                     name=name,
+                    search_key=search_key(name),
                     parent_id=parent_id,
                     place_id=place_id,
                     path="",
@@ -459,6 +463,7 @@ class _Seeder:
     def _new_person(self, fp: fake.FakePerson, community_id: int | None, place_path: str) -> Person:
         return Person(
             name=fp.name,
+            search_key=search_key(fp.name),
             gender=fp.gender,
             phone_enc=pii.encrypt(fp.phone),
             phone_hash=pii.lookup_hash(fp.phone),

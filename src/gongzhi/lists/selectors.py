@@ -328,3 +328,24 @@ def hub_counts(actor) -> dict:
         "orders": my_orders(actor).filter(
             state__in=(ProjectState.DISPATCHED, ProjectState.CLAIMED, ProjectState.ACCEPTED)).count(),
     }
+
+
+def dispatch_takers(need: Need) -> dict:
+    """Who the community may dispatch a need to (派单), one rule for the page, the picker and the
+    check on submit: member units of the need's community (sited in it, member units of its
+    committees, or linked to one of its grids), the party members registered there, and its active
+    volunteer teams. Querysets, not lists: the picker searches them, the form looks an id up in them."""
+    from gongzhi.org.models import UNIT_KINDS, MembershipStatus, Organization, Person
+    from gongzhi.volunteering.models import Team
+
+    community = need.place
+    of_community = (Q(place_path__startswith=community.path)
+                    | Q(member_of__organization__place=community, member_of__status=MembershipStatus.ACTIVE)
+                    | Q(grid_links__grid__community=community))
+    unit_ids = Organization.objects.filter(of_community, kind__in=UNIT_KINDS).values("pk")
+    return {
+        "units": Organization.objects.filter(pk__in=unit_ids).select_related("place"),
+        "members": Person.objects.filter(registered_community=community, party__isnull=False).select_related(
+            "registered_community", "party__home_organization"),
+        "teams": Team.objects.filter(community=community, active=True).select_related("community"),
+    }

@@ -20,7 +20,9 @@ from django.views.decorators.http import require_POST
 from gongzhi.core import scopes
 from gongzhi.core.errors import GongzhiError, NotFound, PermissionDenied
 from gongzhi.core.exports import Column, xlsx_response
-from gongzhi.org.models import UNIT_KINDS, Organization, Person
+from gongzhi.org import search as pick_search
+from gongzhi.org.models import Organization
+from gongzhi.org.picker_widget import PickerSelect
 from gongzhi.places.models import Place, PlaceKind
 
 from . import permissions, present, selectors, services
@@ -128,26 +130,13 @@ def need_new(request):
             messages.success(request, _("已发布，编号 %(number)s。") % {"number": need.number})
             return redirect("lists:need", number=need.number)
     default_place = person.registered_community_id if person else None
+    # The community is a searchable picker (any community, by name or pinyin): a city has hundreds.
+    place_picker = PickerSelect("community", purpose="public", model=Place).render(
+        "place", str(posted.get("place") or default_place or ""), attrs={"id": "id_place"})
     return render(request, "lists/need_new.html", {
-        "posted": posted, "error": error, "can_record": can_record, "communities": _communities(),
-        "default_place": str(posted.get("place") or default_place or ""),
+        "posted": posted, "error": error, "can_record": can_record, "place_picker": place_picker,
         "default_kind": request.GET.get("kind") or posted.get("kind") or NeedKind.SERVICE,
         **_choices_ctx()}, status=status)
-
-
-def _dispatch_candidates(need) -> dict:
-    """Takers the community can dispatch to: units of the need's street, party members registered in
-    its community, the community's volunteer teams."""
-    street_path = need.place.parent.path if need.place.parent_id else need.place_path
-    units = Organization.objects.filter(kind__in=UNIT_KINDS, place_path__startswith=street_path).order_by("name")
-    members = Person.objects.filter(registered_community=need.place, party__isnull=False).order_by("name")
-    try:
-        from gongzhi.volunteering.models import Team
-
-        teams = list(Team.objects.filter(community=need.place, active=True).order_by("name")[:100])
-    except Exception:  # noqa: BLE001 — the volunteering app may be mid-migration
-        teams = []
-    return {"units": list(units[:200]), "members": list(members[:200]), "teams": teams}
 
 
 def _need_context(request, need, *, error=None, posted_action=None, posted=None) -> dict:
@@ -163,8 +152,6 @@ def _need_context(request, need, *, error=None, posted_action=None, posted=None)
            "timeline": selectors.need_timeline(need, show_names=scopes.can(request.user, "lists.view", need)),
            "claim_units": permissions.taker_units(request.user) if "claim" in actions else [],
            "claim_self": permissions.can_take_for_person(request.user)}
-    if "dispatch" in actions:
-        ctx.update(_dispatch_candidates(need))
     return ctx
 
 
@@ -200,19 +187,14 @@ def need_edit(request, number):
                   status=status)
 
 
-def _taker_choice(value):
-    kind, _sep, pk = (value or "").partition(":")
-    if not pk.isdigit() or len(pk) > 15:
+def _taker_choice(actor, need, value) -> dict:
+    """The posted taker ("org:12", "person:7", "team:3") if the dispatch picker would have offered it
+    (lists.selectors.dispatch_takers, through org.search); otherwise a clear error. None chosen:
+    the service says what to choose."""
+    if not (value or "").strip():
         return {}
-    if kind == "org":
-        return {"taker_organization": Organization.objects.filter(pk=pk).first()}
-    if kind == "person":
-        return {"taker_person": Person.objects.filter(pk=pk).first()}
-    if kind == "team":
-        from gongzhi.volunteering.models import Team
-
-        return {"taker_team": Team.objects.filter(pk=pk).first()}
-    return {}
+    group, row = pick_search.pick_one(actor, "taker", value, purpose="dispatch", context=need.number)
+    return {{"units": "taker_organization", "members": "taker_person", "teams": "taker_team"}[group]: row}
 
 
 @login_required
@@ -231,7 +213,7 @@ def need_act(request, number, action):
             return redirect("lists:project", number=project.number)
         elif action == "dispatch":
             project = services.need_dispatch(actor=request.user, need=need, version=version,
-                                             **_taker_choice(p.get("taker")))
+                                             **_taker_choice(request.user, need, p.get("taker")))
             done_msg = _("已派单给 %(t)s（%(n)s）。") % {"t": selectors.taker_name(project), "n": project.number}
         elif action == "rate":
             services.need_rate(actor=request.user, need=need, rating=p.get("rating"), comment=p.get("comment", ""),

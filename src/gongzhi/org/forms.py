@@ -15,9 +15,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gongzhi.core.errors import GongzhiError
+from gongzhi.places.models import Grid, Place
 
-from . import selectors, services
-from .models import UNIT_KINDS, MembershipRole, Organization, OrgKind, PartyStatus, PostTitle
+from . import search, selectors, services
+from .models import UNIT_KINDS, MembershipRole, Organization, OrgKind, PartyStatus, Person, PostTitle
+from .picker_widget import PickerSelect
 
 # Member-unit kinds as people think of them: units first, a community committee (joining a street's
 # 大工委) last.
@@ -43,9 +45,11 @@ class OrgChoiceField(forms.ModelChoiceField):
 class OrganizationForm(forms.Form):
     kind = forms.ChoiceField(label=_("组织类型"), choices=OrgKind.choices)
     name = forms.CharField(label=_("组织名称"), max_length=150)
-    parent = OrgChoiceField(label=_("上级组织"), queryset=None, required=False, empty_label=_("（无上级）"))
+    parent = OrgChoiceField(label=_("上级组织"), queryset=None, required=False, empty_label=_("（无上级）"),
+                            widget=PickerSelect("organization", purpose="edit"))
     place_code = forms.CharField(label=_("所在地区划代码"), max_length=24, required=False,
-                                 help_text=_("12 位统计用区划代码，如社区 450102001004。"))
+                                 help_text=_("12 位统计用区划代码，如社区 450102001004。"),
+                                 widget=PickerSelect("place", purpose="edit", value_field="code", model=Place))
     credit_code = forms.CharField(label=_("统一社会信用代码"), max_length=18, required=False)
 
     def __init__(self, *args, user, **kwargs):
@@ -53,7 +57,6 @@ class OrganizationForm(forms.Form):
         self.fields["parent"].queryset = selectors.organizations_visible_to(user, action=EDIT).exclude(
             kind__in=UNIT_KINDS - {OrgKind.COMMUNITY_COMMITTEE}
         )
-        self.fields["place_code"].widget.attrs["list"] = "place-codes"
 
     def clean_place_code(self):
         code = self.cleaned_data["place_code"].strip()
@@ -64,7 +67,8 @@ class OrganizationForm(forms.Form):
 
 
 class MemberUnitForm(forms.Form):
-    organization = OrgChoiceField(label=_("加入的联合党委 / 党建联盟"), queryset=None)
+    organization = OrgChoiceField(label=_("加入的联合党委 / 党建联盟"), queryset=None,
+                                  widget=PickerSelect("organization", purpose="edit"))
     unit_name = forms.CharField(label=_("单位名称"), max_length=150)
     unit_kind = forms.ChoiceField(label=_("单位类型"), choices=[(k, OrgKind(k).label) for k in UNIT_KIND_ORDER],
                                   initial=OrgKind.PRIVATE_ENTERPRISE)
@@ -99,17 +103,18 @@ class PersonForm(forms.Form):
     gender = forms.ChoiceField(label=_("性别"), required=False, choices=[("", "—"), ("M", _("男")), ("F", _("女"))])
     phone = forms.CharField(label=_("手机号"), max_length=20, required=False)
     id_number = forms.CharField(label=_("身份证号"), max_length=18, required=False)
-    community_code = forms.CharField(label=_("登记社区代码"), max_length=24,
-                                     help_text=_("社区的 12 位统计用区划代码，如 450102001004。"))
+    community_code = forms.CharField(label=_("登记社区"), max_length=24,
+                                     widget=PickerSelect("community", purpose="edit", value_field="code", model=Place))
     party_status = forms.ChoiceField(label=_("党员状态"), required=False,
                                      choices=[("", _("（非党员）")), *PartyStatus.choices])
-    home_organization = forms.CharField(label=_("组织关系所在党组织"), max_length=150, required=False)
+    # A picker (an id); a name still works (Excel, API, older clients).
+    home_organization = forms.CharField(label=_("组织关系所在党组织"), max_length=150, required=False,
+                                        widget=PickerSelect("organization", model=Organization))
     joined_on = forms.DateField(label=_("入党日期"), required=False, widget=DATE)
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["community_code"].widget.attrs["list"] = "community-codes"
-        self.fields["home_organization"].widget.attrs["list"] = "org-names"
+        self.user = user
 
     def clean_phone(self):
         value = self.cleaned_data["phone"].strip()
@@ -131,7 +136,9 @@ class PersonForm(forms.Form):
             self.add_error("home_organization", _("党员必须填写组织关系所在党组织。"))
         elif status:
             try:
-                data["home_organization"] = services.organization_by_name(home)
+                data["home_organization"] = (
+                    search.pick_one(self.user, "organization", home) if home.isdigit() and self.user is not None
+                    else services.organization_by_name(home))
             except GongzhiError as exc:
                 self.add_error("home_organization", str(exc.message))
         else:
@@ -140,11 +147,14 @@ class PersonForm(forms.Form):
 
 
 class PostForm(forms.Form):
-    person = forms.IntegerField(label=_("人员编号"), min_value=1, help_text=_("人员详情页上的编号。"))
+    person = forms.IntegerField(label=_("人员"), min_value=1, widget=PickerSelect("person", purpose="edit", model=Person))
     title = forms.ChoiceField(label=_("职务"), choices=PostTitle.choices)
-    organization = OrgChoiceField(label=_("范围：组织"), queryset=None, required=False, empty_label="—")
-    place_code = forms.CharField(label=_("范围：地点区划代码"), max_length=24, required=False)
-    grid_code = forms.CharField(label=_("范围：网格编码"), max_length=24, required=False)
+    organization = OrgChoiceField(label=_("范围：组织"), queryset=None, required=False, empty_label="—",
+                                  widget=PickerSelect("organization", purpose="edit"))
+    place_code = forms.CharField(label=_("范围：地点区划代码"), max_length=24, required=False,
+                                 widget=PickerSelect("place", purpose="edit", value_field="code", model=Place))
+    grid_code = forms.CharField(label=_("范围：网格编码"), max_length=24, required=False,
+                                widget=PickerSelect("grid", purpose="edit", value_field="code", model=Grid))
     starts_on = forms.DateField(label=_("任职开始日期"), widget=DATE)
     ends_on = forms.DateField(label=_("任职结束日期"), required=False, widget=DATE)
 
@@ -207,7 +217,7 @@ class PersonEditForm(PersonForm):
                 "version": person.version, "name": person.name, "gender": person.gender,
                 "community_code": person.registered_community.code if person.registered_community_id else "",
                 "party_status": party.status if party else "",
-                "home_organization": party.home_organization.name if party else "",
+                "home_organization": party.home_organization_id if party else "",
                 "joined_on": party.joined_on if party else None,
             }
         super().__init__(*args, user=user, **kwargs)

@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from gongzhi.core.search import keep_search_key
+
 
 class OrgKind(models.TextChoices):
     DISTRICT_COMMITTEE = "district_committee", _("区委")
@@ -48,6 +50,8 @@ class Organization(models.Model):
     place_path = models.CharField(max_length=255, db_index=True, blank=True, editable=False)
     credit_code = models.CharField(_("统一社会信用代码"), max_length=18, blank=True)
     contact_name = models.CharField(max_length=50, blank=True)
+    # "huangzhiqiang hzq 黄志强": name, full pinyin and initials for the pickers (core.search).
+    search_key = models.CharField(max_length=500, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     # Optimistic concurrency: every edit is UPDATE … WHERE id=… AND version=…, then version+1.
     version = models.PositiveIntegerField(default=1, editable=False)
@@ -62,6 +66,7 @@ class Organization(models.Model):
     def save(self, *args, **kwargs):
         # The path is built from ids, so a new row learns its id first, then writes its path.
         self.place_path = self.place.path if self.place_id else ""
+        keep_search_key(self, kwargs)
         if self.pk is None:
             self.path = ""
             super().save(*args, **kwargs)
@@ -149,6 +154,7 @@ class Person(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="person"
     )
+    search_key = models.CharField(max_length=500, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     # Optimistic concurrency: every edit is UPDATE … WHERE id=… AND version=…, then version+1.
     version = models.PositiveIntegerField(default=1, editable=False)
@@ -164,6 +170,7 @@ class Person(models.Model):
 
     def save(self, *args, **kwargs):
         self.place_path = self.registered_community.path if self.registered_community_id else ""
+        keep_search_key(self, kwargs)
         super().save(*args, **kwargs)
 
 

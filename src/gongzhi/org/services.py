@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from gongzhi.core import audit, pii, scopes, unmask
 from gongzhi.core.errors import Conflict, NotFound, ValidationFailed
 from gongzhi.core.models import PiiAccess
+from gongzhi.core.search import search_key
 from gongzhi.core.transactions import serialised
 from gongzhi.places.models import Place, PlaceKind
 
@@ -461,6 +462,8 @@ def _locked(qs, pk, version: int):
 
 
 def _compare_and_set(model, pk, version: int, fields: dict) -> None:
+    if "name" in fields and hasattr(model, "search_key"):
+        fields = {**fields, "search_key": search_key(fields["name"])}  # the pickers' key follows the name
     if model.objects.filter(pk=pk, version=version).update(version=F("version") + 1, **fields) != 1:
         raise _stale()
 

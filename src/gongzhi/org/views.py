@@ -108,7 +108,7 @@ def org_detail(request, pk: int):
 @login_required
 def org_create(request):
     scopes.require(request.user, EDIT)
-    context = {"places": selectors.places_editable_by(request.user)}
+    context = {}
     if request.method != "POST":
         form = forms.OrganizationForm(user=request.user, initial={"parent": request.GET.get("parent")})
         return _form_page(request, "org/org_form.html", form, **context)
@@ -285,10 +285,7 @@ def person_export(request, pk: int):
 @login_required
 def person_create(request):
     scopes.require(request.user, EDIT)
-    context = {
-        "communities": selectors.places_editable_by(request.user, kinds=("community",)),
-        "org_names": selectors.organizations_visible_to(request.user).values_list("name", flat=True)[:1000],
-    }
+    context = {}
     if request.method != "POST":
         return _form_page(request, "org/person_form.html", forms.PersonForm(user=request.user), **context)
     form = forms.PersonForm(request.POST, user=request.user)
@@ -420,8 +417,6 @@ def person_edit(request, pk: int):
     scopes.require(request.user, EDIT, person)
     context = {
         "person": person,
-        "communities": selectors.places_editable_by(request.user, kinds=("community",)),
-        "org_names": selectors.organizations_visible_to(request.user).values_list("name", flat=True)[:1000],
     }
     if request.method != "POST":
         form = forms.PersonEditForm(person=person, user=request.user)
@@ -447,7 +442,7 @@ def org_edit(request, pk: int):
     scopes.require(request.user, EDIT)
     org = selectors.organization_get_for(request.user, pk)
     scopes.require(request.user, EDIT, org)
-    context = {"org": org, "places": selectors.places_editable_by(request.user)}
+    context = {"org": org}
     if request.method != "POST":
         form = forms.OrganizationEditForm(organization=org, user=request.user)
         return _form_page(request, "org/org_edit.html", form, **context)

@@ -31,6 +31,7 @@ from shapely.geometry import shape
 
 from gongzhi.core import audit, geo, scopes
 from gongzhi.core.errors import Conflict, NotFound, ValidationFailed
+from gongzhi.core.search import search_key
 
 from . import selectors
 from .models import GRID_PARENT_LEVEL, Grid, GridLevel, Place, PlaceKind
@@ -827,6 +828,7 @@ def _write(rows: list[_Row]) -> None:
             grid = Grid(
                 code=r.code,
                 name=r.name,
+                search_key=search_key(r.name),
                 level=r.level,
                 community=r.community,
                 parent_id=parent[0] if parent else None,
@@ -859,7 +861,7 @@ def _write(rows: list[_Row]) -> None:
             written_ids.append(g.pk)
         Grid.objects.bulk_update(
             updates,
-            ["name", "parent", "path", "geometry", "min_lon", "min_lat", "max_lon", "max_lat", "updated_at"],
+            ["name", "search_key", "parent", "path", "geometry", "min_lon", "min_lat", "max_lon", "max_lat", "updated_at"],
             batch_size=_CHUNK,
         )
     # A moved area grid carries its micro grids that this import did not write to the new path.

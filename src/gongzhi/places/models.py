@@ -3,6 +3,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from gongzhi.core.search import keep_search_key
+
 
 class PlaceKind(models.TextChoices):
     CITY = "city", _("市")
@@ -41,6 +43,8 @@ class Place(models.Model):
     lat = models.FloatField(null=True, blank=True)
     # Last grid sequence issued in this community: grid codes are never reused.
     grid_seq = models.PositiveIntegerField(default=0)
+    # "daxiuchangxiaoqu dxcxq 大修厂小区": name, full pinyin and initials for the pickers (core.search).
+    search_key = models.CharField(max_length=500, blank=True, editable=False)
 
     class Meta:
         ordering = ["path"]
@@ -52,6 +56,7 @@ class Place(models.Model):
     def save(self, *args, **kwargs):
         self.path = (self.parent.path if self.parent_id else "/") + self.code + "/"
         self.depth = self.path.count("/") - 2
+        keep_search_key(self, kwargs)
         super().save(*args, **kwargs)
 
 
@@ -82,6 +87,7 @@ class Grid(models.Model):
     max_lon = models.FloatField()
     max_lat = models.FloatField()
     retired_at = models.DateTimeField(null=True, blank=True)
+    search_key = models.CharField(max_length=500, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -94,6 +100,7 @@ class Grid(models.Model):
     def save(self, *args, **kwargs):
         self.path = (self.parent.path if self.parent_id else "/") + self.code + "/"
         self.place_path = self.community.path
+        keep_search_key(self, kwargs)
         super().save(*args, **kwargs)
 
 
