@@ -93,9 +93,13 @@ def test_records_of_an_absurd_year_are_a_clear_400(client, staff, tree, year):
                                  "/api/v1/volunteering/reports"])
 def test_huge_pages_and_negative_limits_never_overflow(client, staff, url):
     _u, auth = staff
-    r = client.get(f"{url}?limit=-166164022779358&page=122135133040716218368", **auth)
+    # Within 64 bits: clamped, an empty page.
+    r = client.get(f"{url}?limit=-166164022779358&page=9223372036854775807", **auth)
     assert r.status_code == 200, (r.status_code, r.content[:300])
     assert r.json()["items"] == []
+    # The page number lies beyond 64 bits: the input guard refuses it at the door.
+    r = client.get(f"{url}?limit=-166164022779358&page=122135133040716218368", **auth)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_input", r.content[:300]
 
 
 @pytest.mark.django_db
