@@ -34,6 +34,28 @@ class StepResult:
     extra: dict = field(default_factory=dict)
 
 
+def in_batches(label: str, due, anonymise_batch, *, cutoff, dry_run=False, batch=500,
+               progress=lambda _m: None, actor=None) -> StepResult:
+    """The loop every app's step shares: `due(cutoff)` is the queryset of rows past the period and not
+    yet anonymised; `anonymise_batch(ids, cutoff=, actor=)` anonymises one batch in its own
+    transaction and returns how many rows it changed. Keyset over ids, progress after each batch."""
+    result = StepResult()
+    if dry_run:
+        result.rows = due(cutoff).count()
+        progress(f"{label}: {result.rows} to anonymise (dry run)")
+        return result
+    last = 0
+    while True:
+        ids = list(due(cutoff).filter(id__gt=last).order_by("id").values_list("id", flat=True)[:batch])
+        if not ids:
+            break
+        last = ids[-1]
+        result.rows += anonymise_batch(ids, cutoff=cutoff, actor=actor)
+        result.batches += 1
+        progress(f"{label}: {result.rows} anonymised (batch {result.batches}, up to id {last})")
+    return result
+
+
 # name → step(*, cutoff, dry_run, batch, progress, actor) -> StepResult
 Step = Callable[..., StepResult]
 _STEPS: dict[str, Step] = {}

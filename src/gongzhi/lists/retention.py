@@ -29,21 +29,8 @@ def due(cutoff):
 
 
 def step(*, cutoff, dry_run=False, batch=500, progress=lambda _m: None, actor=None) -> retention.StepResult:
-    result = retention.StepResult()
-    if dry_run:
-        result.rows = due(cutoff).count()
-        progress(f"needs: {result.rows} to anonymise (dry run)")
-        return result
-    last = 0
-    while True:
-        ids = list(due(cutoff).filter(id__gt=last).order_by("id").values_list("id", flat=True)[:batch])
-        if not ids:
-            break
-        last = ids[-1]
-        result.rows += _anonymise_batch(ids, cutoff=cutoff, actor=actor)
-        result.batches += 1
-        progress(f"needs: {result.rows} anonymised (batch {result.batches}, up to id {last})")
-    return result
+    return retention.in_batches("needs", due, _anonymise_batch, cutoff=cutoff, dry_run=dry_run, batch=batch,
+                                progress=progress, actor=actor)
 
 
 def _anonymise_batch(ids, *, cutoff, actor) -> int:
