@@ -342,18 +342,20 @@ def probe_xss(site: Site, tokens: dict, env: dict, tally: Tally, port: int):
         ("community", p)
         for p in (
             "/",
-            "/appeals/",
+            "/appeals/inbox/",
             "/appeals/board/",
             "/appeals/kpi/",
             "/lists/needs/",
             "/lists/projects/",
             "/org/people/",
-            "/org/organizations/",
+            "/org/units/",
+            "/org/",
+            "/audit/",
             "/map/",
         )
     ]
-    pages += [("street", p) for p in ("/appeals/", "/appeals/kpi/", "/appeals/board/")]
-    pages += [("admin", p) for p in ("/org/organizations/", "/accounts/users/", "/map/")]
+    pages += [("street", p) for p in ("/appeals/inbox/", "/appeals/kpi/", "/appeals/board/")]
+    pages += [("admin", p) for p in ("/org/", "/org/units/", "/accounts/users/", "/audit/", "/map/")]
     base = f"http://localhost:{port}"
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
@@ -374,7 +376,11 @@ def probe_xss(site: Site, tokens: dict, env: dict, tally: Tally, port: int):
                 lambda m, v=violations: v.append(m.text) if "Content Security Policy" in m.text else None,
             )
             try:
-                page.goto(base + path, wait_until="networkidle", timeout=30000)
+                resp = page.goto(base + path, wait_until="networkidle", timeout=30000)
+                if resp is None or resp.status != 200:
+                    print(f"  xss: {who or 'anonymous'} {path} answered {resp and resp.status}: not counted")
+                    ctx.close()
+                    continue
                 # Open every map feature's tooltip and popup (the grid layer the map page exposes), hover
                 # SVG features, and sweep the mouse over every map and chart (canvas-drawn features).
                 page.evaluate(
@@ -477,13 +483,14 @@ def probe_malformed(site: Site, tokens: dict, tally: Tally):
                     )
     session = site.login("community")
     for path in (
-        "/appeals/",
+        "/appeals/public/",
         "/appeals/inbox/",
         "/lists/needs/",
         "/lists/projects/",
         "/lists/resources/",
         "/org/people/",
-        "/org/organizations/",
+        "/org/posts/",
+        "/audit/",
         "/timebank/",
         "/timebank/ledger/",
         "/volunteering/activities/",
