@@ -27,14 +27,14 @@ def test_the_token_page_needs_a_sign_in(client):
 
 
 def test_a_new_token_is_shown_exactly_once_then_only_its_prefix(client, acc):
-    client.force_login(acc.resident)  # every signed-in user has tokens, whatever their role
+    client.force_login(acc.far_worker)  # staff; residents use tokens through the API only
     r = client.post(reverse("accounts:tokens"), {"name": "巡查 App"})
     assert r.status_code == 200 and r["Cache-Control"] == "no-store"
     page = r.content.decode()
     keys = KEY_RE.findall(page)
     assert len(keys) == 1 and "只显示这一次" in page
     key = keys[0]
-    tok = ApiToken.objects.get(user=acc.resident)
+    tok = ApiToken.objects.get(user=acc.far_worker)
     assert tok.name == "巡查 App" and tok.prefix == key[:8] and tok.key_hash != key
 
     later = client.get(reverse("accounts:tokens")).content.decode()
@@ -42,8 +42,8 @@ def test_a_new_token_is_shown_exactly_once_then_only_its_prefix(client, acc):
     assert f"{tok.prefix}…" in later and "巡查 App" in later and "从未使用" in later
 
     client.logout()
-    assert me_username(client, key) == "resident"
-    client.force_login(acc.resident)
+    assert me_username(client, key) == "far_worker"
+    client.force_login(acc.far_worker)
     assert "从未使用" not in client.get(reverse("accounts:tokens")).content.decode()  # last use recorded
 
 
@@ -84,14 +84,14 @@ def test_nobody_revokes_someone_elses_token_unless_they_manage_the_owner(client,
 
 
 def test_revoke_ignores_an_offsite_next(client, acc):
-    tok, _key = ApiToken.issue(acc.resident)
-    client.force_login(acc.resident)
+    tok, _key = ApiToken.issue(acc.far_worker)
+    client.force_login(acc.far_worker)
     r = client.post(reverse("accounts:token_revoke", args=[tok.pk]), {"next": "https://evil.example/"})
     assert r["Location"] == reverse("accounts:tokens")
 
 
 def test_a_bad_token_name_shows_a_message_and_creates_nothing(client, acc):
-    client.force_login(acc.resident)
+    client.force_login(acc.far_worker)
     r = client.post(reverse("accounts:tokens"), {"name": "长" * 81})
     assert r.status_code == 400 and 'data-testid="field-error"' in r.content.decode()
     assert not ApiToken.objects.exists() and not AuditEntry.objects.exists()
@@ -120,13 +120,13 @@ def test_tokens_by_api(client, acc):
 
 
 def test_the_audit_trail_keeps_prefixes_never_keys(client, acc):
-    client.force_login(acc.resident)
+    client.force_login(acc.far_worker)
     key = KEY_RE.findall(client.post(reverse("accounts:tokens"), {"name": "一"}).content.decode())[0]
-    tok = ApiToken.objects.get(user=acc.resident)
+    tok = ApiToken.objects.get(user=acc.far_worker)
     client.post(reverse("accounts:token_revoke", args=[tok.pk]))
     created = AuditEntry.objects.get(action="token.create")
-    assert created.actor == acc.resident
-    assert created.after == {"user": "resident", "prefix": tok.prefix, "name": "一"}
+    assert created.actor == acc.far_worker
+    assert created.after == {"user": "far_worker", "prefix": tok.prefix, "name": "一"}
     text = audit_text()
     assert key not in text and tok.key_hash not in text
 
@@ -183,3 +183,11 @@ def test_admin_role_changes_are_audited(client, acc, staff):
     r = client.post("/admin/accounts/roleassignment/add/", {
         "user": acc.subject.pk, "role": "party_member", "place": "", "grid": "", "organization": ""})
     assert r.status_code == 200 and "只能有一个范围" in r.content.decode()
+
+
+def test_a_resident_gets_no_tokens_page_but_keeps_the_api(client, acc):
+    """The menu offers residents no tokens page, and the page agrees (web.menu_gate)."""
+    client.force_login(acc.resident)
+    assert client.get(reverse("accounts:tokens")).status_code == 403
+    assert client.post(reverse("accounts:tokens"), {"name": "x"}).status_code == 403
+    assert not ApiToken.objects.filter(user=acc.resident).exists()

@@ -55,7 +55,7 @@ def test_others_are_refused_the_board(client, city):
     for who in (city.gw1, city.jumin, city.auditor):
         client.force_login(who)
         r = client.get("/appeals/board/")
-        assert r.status_code == 403 and "调度台只对社区工作者和街道干部开放。" in r.content.decode()
+        assert r.status_code == 403 and "你的角色不使用「调度台」" in r.content.decode()
 
 
 def test_sections_list_unassigned_overdue_and_awaiting_whistle_in_my_scope(client, city, binjiang, depts):

@@ -383,3 +383,22 @@ def test_the_home_page_costs_a_fixed_number_of_queries(client, people, role, dja
     client.get("/")
     with django_assert_max_num_queries(HOME_QUERIES[role]):
         assert client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize("role", ["resident", "member", "gridworker", "community", "street", "department", "liaison",
+                                  "auditor"])
+def test_a_page_the_menu_does_not_offer_is_refused_by_address_too(client, people, role):
+    """The auditor typing /appeals/new/, a resident typing /accounts/tokens/: one rule, the menu's."""
+    from gongzhi.web.context import NAV
+
+    client.force_login(people[role])
+    offered = set(menu(client.get("/").content.decode()))
+    hidden = [url for _label, url, _rule in NAV if url not in offered]
+    for url in hidden:
+        response = client.get(url)
+        assert response.status_code == 403, (role, url, response.status_code)
+        assert "菜单中列出的是你可以使用的页面" in response.content.decode(), (role, url)
+    if role == "auditor":
+        before = Appeal.objects.count()
+        assert client.post("/appeals/new/", {"title": "x", "description": "y"}).status_code == 403
+        assert Appeal.objects.count() == before

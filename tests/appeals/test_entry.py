@@ -44,7 +44,7 @@ def test_residents_get_403_and_anonymous_users_the_login_page(client, city):
     assert client.get("/appeals/entry/").status_code == 302
     client.force_login(city.jumin)
     r = client.get("/appeals/entry/")
-    assert r.status_code == 403 and "代录诉求只对网格员、社区工作者和街道干部开放" in r.content.decode()
+    assert r.status_code == 403 and "你的角色不使用「代录诉求」" in r.content.decode()
     r = _post(client, "k-resident")
     assert r.status_code == 403 and not Appeal.objects.exists()
     assert "/appeals/entry/" not in client.get("/appeals/new/").content.decode()  # no menu entry either

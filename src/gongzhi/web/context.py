@@ -31,6 +31,15 @@ def _work_orders(user) -> bool:
     return has_work_order_inbox(user)
 
 
+def _lists_hub(user) -> bool:
+    """The lists' hub: staff who read the lists, and unit liaisons, whose unit's annual record it links."""
+    if scopes.can(user, "lists.view"):
+        return True
+    from gongzhi.lists.permissions import liaison_org_paths
+
+    return bool(liaison_org_paths(user))
+
+
 def _staff(user) -> bool:
     """API tokens serve integrations run by staff: not offered to residents and party members."""
     from gongzhi.web.desk import CITIZEN_ROLES
@@ -59,7 +68,7 @@ def _people(user) -> bool:
 
 
 CHECKS = {"submit": _may_submit, "appeal_inbox": _appeal_inbox, "board": _board, "work_orders": _work_orders,
-          "staff": _staff, "dual_reporting": _dual_reporting, "people": _people}
+          "staff": _staff, "lists_hub": _lists_hub, "dual_reporting": _dual_reporting, "people": _people}
 
 # The header menu: top-level links (group None) and drop-down groups. Each entry is
 # (label, url, rule); a user sees an entry when the rule lets them open it, a group when it has any
@@ -79,7 +88,7 @@ NAV_GROUPS = [
     (_("清单"), [
         (_("心愿墙"), "/wishes/", None),
         (_("提需求"), "/lists/needs/new/", "submit"),
-        (_("三张清单"), "/lists/", "lists.view"),
+        (_("三张清单"), "/lists/", "lists_hub"),
         (_("派单台"), "/lists/board/", "lists.dispatch"),
         (_("我的接单"), "/lists/orders/", "lists.take"),
     ]),
