@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from gongzhi.accounts.models import ApiToken
 from gongzhi.lists import services
-from gongzhi.org.models import Organization, OrgKind, Person
+from gongzhi.org.models import Organization, OrgKind, PartyMembership, Person
 from tests.factories import grid_tree, user
 from tests.photos import tiny_image
 
@@ -52,6 +52,9 @@ def city(tree):
     member = Person.objects.create(name="张党员", registered_community=bn, user=dangyuan)
     dangyuan2 = user("dangyuan2", ("party_member", bn))
     member2 = Person.objects.create(name="赵党员", registered_community=bn, user=dangyuan2)
+    # Registered party members of 北宁社区: the takers its community may dispatch to.
+    for person in (member, member2):
+        PartyMembership.objects.create(person=person, home_organization=unit)
     liaison = user("liaison", ("unit_liaison", unit))
     admin = user("qu", ("district_admin", tree["district"]))
     return SimpleNamespace(bn=bn, xn=xn, micros=micros, unit=unit, other_unit=other_unit, cw=cw, cw_xn=cw_xn,

@@ -217,3 +217,17 @@ def test_odd_ids_and_versions_are_clear_refusals_never_500(city):
     assert Client().get("/api/v1/needs?offset=99999999999999999999", **bearer(city.cw)).status_code in (200, 400)
     assert Client().get("/api/v1/needs/NOPE", **bearer(city.cw)).status_code == 404
     assert Need.objects.get(pk=n.pk).state == "open"
+
+
+def test_dispatch_through_the_api_is_held_to_the_pickers_takers(city):
+    """The page's picker offers the community's takers only; the API now holds to the same rule."""
+    n = wish(city)
+    r = post(city.cw, f"/api/v1/needs/{n.number}/dispatch", {"taker_organization": city.other_unit.pk})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "taker_out_of_scope"
+    assert "兴宁物业" not in r.json()["error"]["message"]
+    assert Need.objects.get(pk=n.pk).state == "open" and not Project.objects.exists()
+    n2 = wish(city, title="想要一盏台灯")
+    r = post(city.cw, "/api/v1/projects/bundle", {"needs": [n.number, n2.number], "title": "学习用品",
+                                                "taker_organization": city.other_unit.pk})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "taker_out_of_scope"
+    assert not Project.objects.exists()

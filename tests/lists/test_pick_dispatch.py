@@ -49,7 +49,8 @@ def test_the_need_s_community_only(city, takers):
     c = login(city.cw)
     values = {i["value"] for i in _pick(c, n, limit="50")}
     assert values == {f"org:{city.unit.pk}", f"org:{takers['outside'].pk}", f"person:{takers['he1'].pk}",
-                      f"person:{takers['he2'].pk}", f"team:{takers['team'].pk}"}
+                      f"person:{takers['he2'].pk}", f"person:{city.member.pk}", f"person:{city.member2.pk}",
+                      f"team:{takers['team'].pk}"}
     # 兴宁物业 sits in the same street but in another community: not a taker for 北宁's need.
     assert _pick(c, n, "xnwy") == [] and _pick(c, n, "兴宁") == []
 

@@ -461,6 +461,21 @@ def _take(*, actor, needs: list[Need], row, via, version, taker: dict, resource=
     return project
 
 
+def _check_dispatch_taker(need: Need, taker_obj, resource) -> None:
+    """A dispatch goes to a taker the community may choose (selectors.dispatch_takers: the rule the
+    page's picker offers), whichever door it comes through. A dispatch with a resource goes to the
+    resource's owner, which _check_resource verifies: the matching board pairs a need with resources
+    that serve its community, wherever their owner sits."""
+    if resource is not None or taker_obj is None:
+        return
+    from .selectors import dispatch_takers
+
+    group = {"Organization": "units", "Person": "members", "Team": "teams"}[type(taker_obj).__name__]
+    if not dispatch_takers(need)[group].filter(pk=taker_obj.pk).exists():
+        # No name in the message: the id may be anyone's, and the actor may not know who it is.
+        raise ValidationFailed("taker_out_of_scope", _("所选承接方不在该需求所在社区的可派单范围内。"))
+
+
 def _check_resource(resource, taker_obj, adding: int = 1) -> None:
     """In the caller's transaction: the resource is the taker's, active, in date and has room."""
     if resource is None:
@@ -533,6 +548,7 @@ def need_dispatch(*, actor, need: Need, taker_organization=None, taker_person=No
     refuse_self(actor, taker_person, message=_("不能把需求派给自己，请由其他工作人员派单。"))
     taker = _taker_fields(organization=taker_organization, team=taker_team, person=taker_person)
     taker_obj = taker_organization or taker_team or taker_person
+    _check_dispatch_taker(need, taker_obj, resource)
 
     def write():
         _check_resource(resource, taker_obj)
@@ -563,6 +579,7 @@ def needs_dispatch_bundle(*, actor, needs, title, taker_organization=None, taker
     refuse_self(actor, taker_person, message=_("不能把需求派给自己，请由其他工作人员派单。"))
     taker = _taker_fields(organization=taker_organization, team=taker_team, person=taker_person)
     taker_obj = taker_organization or taker_team or taker_person
+    _check_dispatch_taker(needs[0], taker_obj, resource)
 
     def write():
         _check_resource(resource, taker_obj)
