@@ -42,6 +42,10 @@ _DANGLING = """() => { const out = [];
       for (const id of (el.getAttribute(attr) || '').split(/\\s+/))
         if (id && !document.getElementById(id)) out.push(`${el.tagName.toLowerCase()}#${el.id} ${attr}="${id}"`);
   return out; }"""
+# A map is a keyboard stop (Leaflet pans it with the arrow keys): it says what it is when focused.
+_UNNAMED_MAPS = """() => [...document.querySelectorAll('.leaflet-container')]
+  .filter(m => !m.getAttribute('role') || !(m.getAttribute('aria-label') || m.getAttribute('aria-labelledby')))
+  .map(m => '#' + m.id)"""
 # The header's menu groups are closed <details> (axe skips what is hidden): each is opened and scanned.
 _MENUS = "() => document.querySelectorAll('header nav details').length"
 _OPEN_MENU = "i => { const ds = document.querySelectorAll('header nav details'); ds.forEach((d, j) => d.open = j === i); }"
@@ -117,6 +121,8 @@ def scan(browser, base, who, paths, lang="zh-hans") -> list[str]:
                 check(label)
                 failures += [f"[{who or 'public'} {lang} {label}] {ref}: no element has this id — give the help "
                              "text or error list the id Django's form field points to" for ref in pg.evaluate(_DANGLING)]
+                failures += [f"[{who or 'public'} {lang} {label}] map {m} has no role and name: give it role=\"region\" "
+                             "and an aria-label" for m in pg.evaluate(_UNNAMED_MAPS)]
                 if path == "/":
                     for i in range(pg.evaluate(_MENUS)):
                         pg.evaluate(_OPEN_MENU, i)
