@@ -46,6 +46,10 @@ _DANGLING = """() => { const out = [];
 _UNNAMED_MAPS = """() => [...document.querySelectorAll('.leaflet-container')]
   .filter(m => !m.getAttribute('role') || !(m.getAttribute('aria-label') || m.getAttribute('aria-labelledby')))
   .map(m => '#' + m.id)"""
+# ... and its zoom buttons are named in the page's language, not with Leaflet's English defaults.
+_FOREIGN_ZOOM = """() => document.documentElement.lang === 'en' ? [] :
+  [...document.querySelectorAll('.leaflet-control-zoom a')].map(a => a.getAttribute('aria-label'))
+  .filter(name => name === 'Zoom in' || name === 'Zoom out')"""
 # The header's menu groups are closed <details> (axe skips what is hidden): each is opened and scanned.
 _MENUS = "() => document.querySelectorAll('header nav details').length"
 _OPEN_MENU = "i => { const ds = document.querySelectorAll('header nav details'); ds.forEach((d, j) => d.open = j === i); }"
@@ -123,6 +127,8 @@ def scan(browser, base, who, paths, lang="zh-hans") -> list[str]:
                              "text or error list the id Django's form field points to" for ref in pg.evaluate(_DANGLING)]
                 failures += [f"[{who or 'public'} {lang} {label}] map {m} has no role and name: give it role=\"region\" "
                              "and an aria-label" for m in pg.evaluate(_UNNAMED_MAPS)]
+                failures += [f"[{who or 'public'} {lang} {label}] a map's zoom button is named {name!r} in English: "
+                             "load leaflet through templates/_leaflet.html" for name in pg.evaluate(_FOREIGN_ZOOM)]
                 if path == "/":
                     for i in range(pg.evaluate(_MENUS)):
                         pg.evaluate(_OPEN_MENU, i)
