@@ -13,7 +13,9 @@ Steps:
   (--rebuild rebuilds it; a different --scale or --appeals too): migrate, `seed_demo --scale`, the
   bench accounts (bench/appeal_history.py: an account for every grid worker, community worker,
   street officer, 20,000 residents, a city-wide admin), --appeals appeals of history over the last
-  year (bench/appeal_history.py, the open ones in the grid workers' inboxes), ANALYZE, and API tokens
+  year (bench/appeal_history.py, the open ones in the grid workers' inboxes), 1,000 appeals submitted
+  just now through the service in the busiest grids (for the accepts), one round of `gongzhi worker`
+  (so each step's worker starts from a swept city), ANALYZE, and API tokens
   for the actors (up to 1,000 grid workers with open appeals, 500 residents, 20 street officers,
   the city admin). The tokens, the submit payloads and the template's SECRET_KEY and GONGZHI_PII_KEY
   are kept in var/bench-load/<template>.json.
@@ -30,6 +32,8 @@ Steps:
 Server and worker logs go to var/bench-load/server.log.
 Prints, per step: req/s, p50/p95/p99 per request type and in all, errors by kind (the expected 409s
 of accept and resolve apart); then the highest mix rate with p99 < 300 ms and its ratio.
+With --explain: no load; each request type in-process on a fresh clone, its wall time split into SQL and
+Python, and EXPLAIN (ANALYZE, BUFFERS) of its SELECTs (--explain-sql inbox: the full text plans).
 With --profile USERS: one more mix step at USERS users with py-spy sampling both gunicorn workers
 (`py-spy record --format raw`), and the functions with the most samples, by own and total time.
 The client (locust, one process), the server and PostgreSQL share the machine: every figure includes that.
@@ -164,9 +168,14 @@ def build_template(args, tpl_url: str, meta_path: Path) -> dict:
     made = backlog(world, BACKLOG[args.scale] // (4 if args.quick else 1))
     print(f"template {tpl}: {made:,} new appeals submitted through services.appeal_submit in the busiest grids "
           f"({time.perf_counter() - t1:.1f} s): what the grid workers accept")
+    connection.close()
+    t1 = time.perf_counter()
+    gongzhi(env, "worker", "--once")
+    print(f"template {tpl}: one round of `gongzhi worker` (sweep, notifications) {time.perf_counter() - t1:.1f} s: "
+          "each step's worker starts from a swept city")
     with connection.cursor() as cur:
         cur.execute("ANALYZE")
-    meta = {"scale": args.scale, "appeals": args.appeals, "keys": keys, **actors(world),
+    meta = {"swept": True, "scale": args.scale, "appeals": args.appeals, "keys": keys, **actors(world),
             "payloads": [p.decode() for p in appeals_bench.submit_payloads(world, n=2000)]}
     connection.close()
     meta_path.parent.mkdir(parents=True, exist_ok=True)
@@ -246,6 +255,26 @@ def actors(world) -> dict:
     out["city"] = [[token(User.objects.get(username="bench-city-admin").pk), city]]
     out["baseline"] = out["residents"][0]
     ApiToken.objects.bulk_create(rows, batch_size=2000)
+    return out
+
+
+def open_appeals(tpl_url: str, tokens: list[str]) -> dict[str, list[dict]]:
+    """Token → the open appeals its grid worker owns in the template (number, state, version): the
+    mix's first look at each inbox, so that reading an appeal or acting needs no inbox request first."""
+    import hashlib
+
+    import psycopg
+
+    by_hash = {hashlib.sha256(t.encode()).hexdigest(): t for t in tokens}
+    out: dict[str, list[dict]] = {}
+    with psycopg.connect(tpl_url) as conn:
+        rows = conn.execute(
+            "SELECT t.key_hash, a.number, a.state, a.version FROM accounts_apitoken t"
+            " JOIN appeals_appeal a ON a.owner_id = t.user_id"
+            " WHERE t.key_hash = ANY(%s) AND a.state IN ('submitted', 'accepted') ORDER BY a.id",
+            [list(by_hash)]).fetchall()
+    for key_hash, number, state, version in rows:
+        out.setdefault(by_hash[key_hash], []).append({"number": number, "state": state, "version": version})
     return out
 
 
@@ -427,6 +456,141 @@ def print_profile(paths: list[Path], top: int = 25) -> None:
                 break
 
 
+# ---- where the time goes: in-process, per endpoint ----
+
+
+def explain(args, meta: dict, env: dict, repeat: int = 20) -> None:
+    """Each request type of the mix made in-process (django.test.Client, the same middleware and
+    views, no HTTP) `repeat` times on a fresh clone: the wall time split into SQL (as the driver
+    sees it, round trips included) and the rest (Python); then, for each SELECT of the last run,
+    EXPLAIN (ANALYZE, BUFFERS): the planner's and the executor's time and the plan's top node."""
+    import random
+    import uuid
+
+    clone(env["DATABASE_URL"], args.template)
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_HOST="127.0.0.1", HTTP_X_FORWARDED_PROTO="https")
+    rng = random.Random(15)
+    gw_tokens, residents = meta["grid_workers"], meta["residents"]
+    (street, scode), (city, ccode) = meta["streets"][0], meta["city"][0]
+    import datetime as dt
+
+    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
+    period = f"start={today - dt.timedelta(days=29):%Y-%m-%d}&end={today:%Y-%m-%d}"
+
+    def auth(token):
+        return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+    def inbox(token):
+        return client.get("/api/v1/appeals/inbox", **auth(token))
+
+    def first(token, state):
+        items = [a for a in inbox(token).json()["items"] if a["state"] == state]
+        return items[0] if items else None
+
+    def act(action, state, note):
+        for token in gw_tokens:
+            a = first(token, state)
+            if a:
+                return client.post(f"/api/v1/appeals/{a['number']}/{action}", {"version": a["version"], "note": note},
+                                   content_type="application/json", **auth(token))
+        raise SystemExit(f"no appeal to {action}")
+
+    kinds = {
+        "whoami (baseline)": lambda: client.get("/bench/api/whoami", **auth(residents[0])),
+        "inbox": lambda: inbox(gw_tokens[0]),
+        "appeal": lambda: client.get(f"/api/v1/appeals/{inbox(gw_tokens[0]).json()['items'][0]['number']}",
+                                     **auth(gw_tokens[0])),
+        "accept": lambda: act("accept", "submitted", "已受理。"),
+        "resolve": lambda: act("resolve", "accepted", "已处理完毕。"),
+        "submit": lambda: client.post("/api/v1/appeals", json.loads(rng.choice(meta["payloads"])),
+                                      content_type="application/json", HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex,
+                                      **auth(rng.choice(residents))),
+        "my appeals": lambda: client.get("/api/v1/appeals?mine=true", **auth(residents[0])),
+        "wish wall": lambda: client.get("/api/v1/wishes", **auth(residents[0])),
+        "KPI street": lambda: client.get(f"/api/v1/kpis/appeals?scope={scode}&{period}", **auth(street)),
+        "KPI city": lambda: client.get(f"/api/v1/kpis/appeals?scope={ccode}&{period}", **auth(city)),
+    }
+    # requests that need a lookup first (appeal, accept, resolve) measure only their own request: the
+    # lookups run before the capture
+    print(f"\n== where the time goes, in-process on a fresh clone ({repeat} requests each; the last one's "
+          "SELECTs explained) ==")
+    print(f"  {'request type':<18} {'wall ms':>8} {'SQL ms':>7} {'Python':>7} {'queries':>7}   (medians)")
+    explained = {}
+    for name, call in kinds.items():
+        call()  # warm: imports, caches, the token's last use
+        walls, sqls, counts = [], [], []
+        for _ in range(repeat):
+            pre = None
+            if name in ("appeal", "accept", "resolve"):
+                pre = _prepared(name, call, inbox, first, gw_tokens, client, auth)
+            with CaptureQueriesContext(connection) as ctx:
+                t0 = time.perf_counter()
+                r = pre() if pre else call()
+                wall = (time.perf_counter() - t0) * 1000
+            assert r.status_code < 300, (name, r.status_code, r.content[:300])
+            walls.append(wall)
+            sqls.append(sum(float(q["time"]) for q in ctx.captured_queries) * 1000)
+            counts.append(len(ctx.captured_queries))
+            last = [q["sql"] for q in ctx.captured_queries]
+        w, q = pct(walls, 0.5), pct(sqls, 0.5)
+        print(f"  {name:<18} {w:8.1f} {q:7.1f} {w - q:7.1f} {pct(counts, 0.5):7.0f}")
+        explained[name] = last
+    print("\n  EXPLAIN (ANALYZE, BUFFERS) of each SELECT (planning ms / execution ms / rows / top of the plan):")
+    with connection.cursor() as cur:
+        for name, queries in explained.items():
+            print(f"  -- {name}")
+            for sql_text in queries:
+                if not sql_text.lstrip().upper().startswith("SELECT") or "FOR UPDATE" in sql_text.upper():
+                    continue
+                cur.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql_text)
+                plan = cur.fetchone()[0]
+                plan = plan[0] if isinstance(plan, list) else json.loads(plan)[0]
+                top = plan["Plan"]
+                print(f"     {plan['Planning Time']:6.2f} / {plan['Execution Time']:6.2f} ms  rows {top.get('Actual Rows')}"
+                      f"  {_plan_line(top)}  ← {sql_text[:110]}")
+    if args.explain_sql:
+        for name in args.explain_sql.split(","):
+            print(f"\n== EXPLAIN ANALYZE, text, of {name} ==")
+            with connection.cursor() as cur:
+                for sql_text in explained.get(name.strip(), []):
+                    if sql_text.lstrip().upper().startswith("SELECT") and "FOR UPDATE" not in sql_text.upper():
+                        cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql_text)
+                        print(sql_text)
+                        print("\n".join(row[0] for row in cur.fetchall()) + "\n")
+    connection.close()
+
+
+def _prepared(name, call, inbox, first, gw_tokens, client, auth):
+    """The appeal, accept and resolve requests with their inbox lookup done beforehand."""
+    if name == "appeal":
+        number = inbox(gw_tokens[0]).json()["items"][0]["number"]
+        return lambda: client.get(f"/api/v1/appeals/{number}", **auth(gw_tokens[0]))
+    state, note = ("submitted", "已受理。") if name == "accept" else ("accepted", "已处理完毕。")
+    for token in gw_tokens:
+        a = first(token, state)
+        if a:
+            return lambda: client.post(f"/api/v1/appeals/{a['number']}/{name}", {"version": a["version"], "note": note},
+                                       content_type="application/json", **auth(token))
+    raise SystemExit(f"no appeal to {name}")
+
+
+def _plan_line(node: dict, depth: int = 0) -> str:
+    """The plan's nodes, depth first, each `Type(relation)`, as one line."""
+    what = node["Node Type"] + (f"({node['Relation Name']})" if node.get("Relation Name") else "")
+    if node.get("Index Name"):
+        what += f"[{node['Index Name']}]"
+    kids = node.get("Plans") or []
+    return what + (" > " + ", ".join(_plan_line(k, depth + 1) for k in kids) if kids and depth < 3 else "")
+
+
 # ---- main ----
 
 
@@ -445,6 +609,10 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     ap.add_argument("--profile", type=int, metavar="USERS", help="one more mix step at USERS users under py-spy")
     ap.add_argument("--quick", action="store_true", help="development: small scale, steps 4,8 of 8 s each")
+    ap.add_argument("--explain", action="store_true", help="no load: where each request type's time goes "
+                    "(wall, SQL, Python; EXPLAIN ANALYZE of its SELECTs), in-process on a fresh clone")
+    ap.add_argument("--explain-sql", default="", metavar="TYPES",
+                    help="with --explain: the full text plans of these request types, e.g. inbox,\"my appeals\"")
     args = ap.parse_args()
     args.scale = args.scale or ("small" if args.quick else "city")
     args.appeals = args.appeals or HISTORY[args.scale] // (4 if args.quick else 1)
@@ -465,9 +633,19 @@ def main() -> int:
         print(f"template {args.template}: reused ({meta['scale']}, {meta['appeals']:,} appeals of history; "
               "--rebuild to make it again)")
     env = server_env(args.database_url, meta["keys"])
+    if not meta.get("swept"):
+        t0 = time.perf_counter()
+        gongzhi(server_env(tpl_url, meta["keys"]), "worker", "--once")
+        meta["swept"] = True
+        meta_path.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        print(f"template {args.template}: one round of `gongzhi worker` {time.perf_counter() - t0:.1f} s")
+    if args.explain:
+        explain(args, meta, env)
+        return 0
     actors_file = meta_path.with_suffix(".actors.json")
-    actors_file.write_text(json.dumps({k: meta[k] for k in ("grid_workers", "residents", "streets", "city",
-                                                            "baseline", "payloads")}, ensure_ascii=False))
+    actors_file.write_text(json.dumps({**{k: meta[k] for k in ("grid_workers", "residents", "streets", "city",
+                                                               "baseline", "payloads")},
+                                       "inboxes": open_appeals(tpl_url, meta["grid_workers"])}, ensure_ascii=False))
     print(f"load average before the run: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs, "
           "shared with whatever else runs here); client, server and PostgreSQL on this machine")
     print(f"steps of {args.duration:.0f} s; users {args.users}; think time exponential, mean {args.think} s; "
@@ -499,6 +677,9 @@ def main() -> int:
               f"= {best['rate'] / baseline:.2f} of the baseline (the issue's target: ≥ 0.40)")
     else:
         print(f"  no step kept p99 < {P99_LIMIT_MS:.0f} ms: try fewer --users")
+    peak = max(mix, key=lambda r: r["rate"])
+    print(f"  peak mix rate (any p99): {peak['rate']:.1f} req/s at {peak['users']} users = "
+          f"{peak['rate'] / baseline:.2f} of the baseline (p99 {peak['p99']:.0f} ms)")
     if args.profile:
         r = step(args, meta, env, actors_file, args.profile, "Mix", think=args.think, profile=True)
         print_step(f"mix under py-spy, {args.profile} users", r)

@@ -6,6 +6,9 @@ starts `locust -f bench/load_mix.py --headless …` once per step with these env
   LOAD_MIX_OUT     where this file writes, when the run stops, every request's latency and status by
                    request type (bench/load.py computes the percentiles and the errors by kind from it);
   LOAD_MIX_THINK   the mean think time in seconds (exponential), default 1.0.
+The actors file: API tokens of grid workers (with the open appeals each had in the template, so that
+the first read or action of a grid worker needs no inbox first), residents, street officers and a
+city-wide admin (each with the scope code of their KPIs), the baseline's token, submit payloads.
 
 The mix (one user class, each task acting as a random actor of the right kind, so the shares hold at
 any number of users): grid workers 60 % reads (inbox 30, one appeal of their inbox 30) and 10 % writes
@@ -38,7 +41,9 @@ HEADERS = {"X-Forwarded-Proto": "https", "Accept": "application/json"}  # as beh
 
 # per request type: latencies (ms), statuses, errors by kind; the inbox each grid worker last saw
 TALLY: dict[str, dict] = defaultdict(lambda: {"lat": [], "status": defaultdict(int), "errors": defaultdict(int)})
-INBOX: dict[str, list[dict]] = {}
+# the inbox each grid worker last saw, to start with what the template holds (number, state, version of
+# their open appeals, from bench/load.py), so that reading an appeal or acting needs no inbox request first
+INBOX: dict[str, list[dict]] = {t: [dict(a) for a in items] for t, items in ACTORS.get("inboxes", {}).items()}
 SPAN = {"first": None, "last": None}
 
 
