@@ -468,7 +468,8 @@ def explain(args, meta: dict, env: dict, repeat: int = 20) -> None:
     import uuid
 
     clone(env["DATABASE_URL"], args.template)
-    os.environ.update(env)
+    os.environ.update(env, DJANGO_SETTINGS_MODULE="bench.bench_settings")  # the project's URLs + /bench/…
+    sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
@@ -524,6 +525,7 @@ def explain(args, meta: dict, env: dict, repeat: int = 20) -> None:
           "SELECTs explained) ==")
     print(f"  {'request type':<18} {'wall ms':>8} {'SQL ms':>7} {'Python':>7} {'queries':>7}   (medians)")
     explained = {}
+    wanted = [w.strip() for w in args.explain_sql.split(",") if w.strip()]
     for name, call in kinds.items():
         call()  # warm: imports, caches, the token's last use
         walls, sqls, counts = [], [], []
@@ -542,30 +544,34 @@ def explain(args, meta: dict, env: dict, repeat: int = 20) -> None:
             last = [q["sql"] for q in ctx.captured_queries]
         w, q = pct(walls, 0.5), pct(sqls, 0.5)
         print(f"  {name:<18} {w:8.1f} {q:7.1f} {w - q:7.1f} {pct(counts, 0.5):7.0f}")
-        explained[name] = last
+        # explained now, before the next request types change the data (the writes empty inboxes)
+        explained[name] = [_explain(connection, sql_text, name in wanted) for sql_text in last
+                           if sql_text.lstrip().upper().startswith("SELECT") and "FOR UPDATE" not in sql_text.upper()]
     print("\n  EXPLAIN (ANALYZE, BUFFERS) of each SELECT (planning ms / execution ms / rows / top of the plan):")
-    with connection.cursor() as cur:
-        for name, queries in explained.items():
-            print(f"  -- {name}")
-            for sql_text in queries:
-                if not sql_text.lstrip().upper().startswith("SELECT") or "FOR UPDATE" in sql_text.upper():
-                    continue
-                cur.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql_text)
-                plan = cur.fetchone()[0]
-                plan = plan[0] if isinstance(plan, list) else json.loads(plan)[0]
-                top = plan["Plan"]
-                print(f"     {plan['Planning Time']:6.2f} / {plan['Execution Time']:6.2f} ms  rows {top.get('Actual Rows')}"
-                      f"  {_plan_line(top)}  ← {sql_text[:110]}")
-    if args.explain_sql:
-        for name in args.explain_sql.split(","):
-            print(f"\n== EXPLAIN ANALYZE, text, of {name} ==")
-            with connection.cursor() as cur:
-                for sql_text in explained.get(name.strip(), []):
-                    if sql_text.lstrip().upper().startswith("SELECT") and "FOR UPDATE" not in sql_text.upper():
-                        cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql_text)
-                        print(sql_text)
-                        print("\n".join(row[0] for row in cur.fetchall()) + "\n")
+    for name, plans in explained.items():
+        print(f"  -- {name}")
+        for line, _text in plans:
+            print(line)
+    for name in wanted:
+        print(f"\n== EXPLAIN (ANALYZE, BUFFERS) of {name}, in full ==")
+        for _line, text in explained.get(name, []):
+            print(text + "\n")
     connection.close()
+
+
+def _explain(connection, sql_text: str, full: bool) -> tuple[str, str]:
+    with connection.cursor() as cur:
+        cur.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql_text)
+        plan = cur.fetchone()[0]
+        plan = plan[0] if isinstance(plan, list) else json.loads(plan)[0]
+        top = plan["Plan"]
+        line = (f"     {plan['Planning Time']:6.2f} / {plan['Execution Time']:6.2f} ms  rows {top.get('Actual Rows')}"
+                f"  {_plan_line(top)}  ← {sql_text[:110]}")
+        text = ""
+        if full:
+            cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql_text)
+            text = sql_text + "\n" + "\n".join(row[0] for row in cur.fetchall())
+    return line, text
 
 
 def _prepared(name, call, inbox, first, gw_tokens, client, auth):
