@@ -338,16 +338,34 @@ class Server:
 
 
 def warm_up(port: int, meta: dict) -> None:
-    """Each gunicorn worker imports its views on first use: a few requests of every type first."""
-    gw, res = meta["grid_workers"][0], meta["residents"][0]
+    """Each gunicorn worker imports its views and fills its caches on first use: a few requests of every
+    type first (reads, a submit and an appeal's page; the writes of grid workers are left to the mix)."""
+    gw, res = meta["grid_workers"][-1], meta["residents"][-1]
     (street, code), (city, ccode) = meta["streets"][0], meta["city"][0]
-    for _ in range(6):
+    for i in range(6):
         get(port, "/bench/api/whoami", res)
         get(port, "/api/v1/appeals/inbox", gw)
         get(port, "/api/v1/appeals?mine=true", res)
         get(port, "/api/v1/wishes", res)
         get(port, f"/api/v1/kpis/appeals?scope={code}", street)
         get(port, f"/api/v1/kpis/appeals?scope={ccode}", city)
+        number = post(port, "/api/v1/appeals", meta["payloads"][i], res)["number"]
+        get(port, f"/api/v1/appeals/{number}", res)
+
+
+def post(port: int, path: str, body: str, token: str) -> dict:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"X-Forwarded-Proto": "https", "Authorization": f"Bearer {token}", "Content-Type": "application/json",
+               "Idempotency-Key": secrets.token_hex(16)}
+    try:
+        conn.request("POST", path, body=body.encode(), headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        if resp.status >= 300:
+            raise SystemExit(f"warm-up POST {path}: HTTP {resp.status} {data[:300]!r}")
+        return json.loads(data)
+    finally:
+        conn.close()
 
 
 # ---- one step ----
