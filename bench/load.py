@@ -559,13 +559,14 @@ def explain(args, meta: dict, env: dict, repeat: int = 20) -> None:
             walls.append(wall)
             sqls.append(sum(float(q["time"]) for q in ctx.captured_queries) * 1000)
             counts.append(len(ctx.captured_queries))
-            last = [q["sql"] for q in ctx.captured_queries]
+            last = [(q["sql"], float(q["time"]) * 1000) for q in ctx.captured_queries]
         w, q = pct(walls, 0.5), pct(sqls, 0.5)
         print(f"  {name:<18} {w:8.1f} {q:7.1f} {w - q:7.1f} {pct(counts, 0.5):7.0f}")
         # explained now, before the next request types change the data (the writes empty inboxes)
-        explained[name] = [_explain(connection, sql_text, name in wanted) for sql_text in last
+        explained[name] = [_explain(connection, sql_text, seen, name in wanted) for sql_text, seen in last
                            if sql_text.lstrip().upper().startswith("SELECT") and "FOR UPDATE" not in sql_text.upper()]
-    print("\n  EXPLAIN (ANALYZE, BUFFERS) of each SELECT (planning ms / execution ms / rows / top of the plan):")
+    print("\n  EXPLAIN (ANALYZE, BUFFERS) of each SELECT (as the request saw it: the driver's ms, round trip "
+          "included; then planning ms / execution ms / rows / the plan's nodes):")
     for name, plans in explained.items():
         print(f"  -- {name}")
         for line, _text in plans:
@@ -577,13 +578,14 @@ def explain(args, meta: dict, env: dict, repeat: int = 20) -> None:
     connection.close()
 
 
-def _explain(connection, sql_text: str, full: bool) -> tuple[str, str]:
+def _explain(connection, sql_text: str, seen: float, full: bool) -> tuple[str, str]:
     with connection.cursor() as cur:
         cur.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql_text)
         plan = cur.fetchone()[0]
         plan = plan[0] if isinstance(plan, list) else json.loads(plan)[0]
         top = plan["Plan"]
-        line = (f"     {plan['Planning Time']:6.2f} / {plan['Execution Time']:6.2f} ms  rows {top.get('Actual Rows')}"
+        line = (f"     seen {seen:6.2f}: {plan['Planning Time']:6.2f} / {plan['Execution Time']:6.2f} ms  "
+                f"rows {top.get('Actual Rows')}"
                 f"  {_plan_line(top)}  ← {sql_text[:110]}")
         text = ""
         if full:
