@@ -6,7 +6,7 @@ PORT ?= 8000
 SCALE ?= district
 export DJANGO_SETTINGS_MODULE := gongzhi.settings
 
-.PHONY: demo test install assets migrate seed serve lint bench clean messages
+.PHONY: demo test install assets migrate seed serve lint bench bench-load clean messages
 
 $(BIN)/gongzhi: requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -60,6 +60,11 @@ messages:
 
 bench: install
 	$(BIN)/python bench/locate.py
+
+# The daily mix under load (bench/load.py; PostgreSQL): LOAD_ARGS="--scale city --users 10,20,40 --duration 60".
+bench-load: install
+	$(BIN)/pip install -q -r requirements-bench.txt
+	$(BIN)/python bench/load.py $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules src/gongzhi/static/vendor var
