@@ -8,7 +8,7 @@ export DJANGO_SETTINGS_MODULE := gongzhi.settings
 
 .PHONY: demo test install assets migrate seed serve lint bench bench-load clean messages
 
-$(BIN)/gongzhi: requirements.txt requirements-dev.txt pyproject.toml
+$(BIN)/gongzhi: requirements.txt requirements-dev.txt requirements-bench.txt pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements-dev.txt
