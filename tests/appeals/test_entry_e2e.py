@@ -31,9 +31,9 @@ def test_resident_reports_on_a_phone_sees_the_grid_and_a_photo_preview(phone, li
     base = live_server.url
     login(phone, base, "jumin")
     phone.goto(base + "/appeals/new/")
-    # One column: the map sits under the text, both as wide as the screen; thumb-sized buttons.
+    # One column: the map (the location step) above the text, both as wide as the screen; thumb-sized buttons.
     text, where = phone.locator("textarea[name=text]").bounding_box(), phone.locator("#pick-map").bounding_box()
-    assert where["y"] > text["y"] and text["width"] > 330 and where["width"] > 330
+    assert where["y"] < text["y"] and text["width"] > 330 and where["width"] > 330
     assert phone.get_by_test_id("submit-appeal").bounding_box()["height"] >= 44
     assert phone.get_by_test_id("use-my-location").bounding_box()["height"] >= 44
     assert phone.evaluate("() => { const s = document.querySelector('.appeal-page'); return s.scrollWidth <= s.clientWidth; }")
@@ -43,7 +43,7 @@ def test_resident_reports_on_a_phone_sees_the_grid_and_a_photo_preview(phone, li
     # Off every grid first: the clear message before submitting.
     phone.wait_for_function("document.getElementById('pick-map').dataset.ready === '1'")
     phone.evaluate("() => window.gzAppealMap.setView([22.50, 108.50], 15, {animate: false})")
-    phone.locator("#pick-map").scroll_into_view_if_needed()  # on a phone the map is below the form
+    phone.locator("#pick-map").scroll_into_view_if_needed()
     box = phone.locator("#pick-map").bounding_box()
     phone.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     assert "不在任何网格内" in _status(phone, "不在任何网格内")
