@@ -239,3 +239,15 @@ def test_services_submit_still_takes_photos_directly(city):
     a = services.appeal_submit(actor=city.jumin, category="noise", text="噪声", lon=IN_GRID[0], lat=IN_GRID[1],
                                photos=[upload()])
     assert a.photos.count() == 1
+
+
+def test_the_kept_photos_speak_english_too(client, city, settings):
+    theirs = stage(city.linju, upload()).photos[0]
+    client.force_login(city.jumin)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    key = _key(client.get("/appeals/new/").content.decode())
+    r = client.post("/appeals/new/", {**RESIDENT, "idempotency_key": key, "photos": [upload("lamp.jpg")]})
+    html = r.content.decode()
+    assert "already uploaded and will be saved when you submit" in html and "Remove this one" in html
+    r = client.post("/appeals/new/", {**RESIDENT, "idempotency_key": key, "staged_photo": [theirs.token]})
+    assert "The photos uploaded earlier are no longer valid" in r.content.decode()

@@ -36,7 +36,7 @@ def lifetime() -> dt.timedelta:
 
 def _invalid() -> ValidationFailed:
     return ValidationFailed("staged_photo_invalid", _(
-        "之前上传的照片已失效（超过 24 小时未提交，或不是您上传的），请重新选择照片。"))
+        "之前上传的照片已失效（长时间未提交已过期，或不是您上传的），请重新选择照片。"))
 
 
 def _signed_in(actor) -> bool:
