@@ -251,3 +251,23 @@ def test_the_kept_photos_speak_english_too(client, city, settings):
     assert "already uploaded and will be saved when you submit" in html and "Remove this one" in html
     r = client.post("/appeals/new/", {**RESIDENT, "idempotency_key": key, "staged_photo": [theirs.token]})
     assert "The photos uploaded earlier are no longer valid" in r.content.decode()
+
+
+def test_a_resent_submit_with_its_staged_photos_replays_the_appeal(city):
+    # A double tap: the first request took the photos; the second gets the same appeal, not an error.
+    c = stage(city.jumin, upload())
+    first = submit(city.jumin, staged_photos=c.tokens, idempotency_key="tap-1")
+    again = submit(city.jumin, staged_photos=c.tokens, idempotency_key="tap-1")
+    assert again.replayed and again.pk == first.pk and AppealPhoto.objects.count() == 1
+
+
+@pytest.mark.parametrize("url,who,fields", [("/appeals/new/", "jumin", RESIDENT), ("/appeals/entry/", "cw", ENTRY)])
+def test_the_same_valid_form_posted_twice_shows_the_one_appeal(client, city, url, who, fields):
+    client.force_login(getattr(city, who))
+    key = _key(client.get(url).content.decode())
+    r = client.post(url, {**fields, "idempotency_key": key, "photos": [upload("lamp.jpg")]})
+    post = {**fields, "lon": IN_GRID[0], "lat": IN_GRID[1], "idempotency_key": key,
+            "staged_photo": _tokens(r.content.decode())}
+    first, second = client.post(url, post), client.post(url, post)
+    assert first.status_code == second.status_code == 302 and first["Location"] == second["Location"]
+    assert Appeal.objects.get().photos.count() == 1

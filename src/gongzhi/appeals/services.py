@@ -562,6 +562,12 @@ def appeal_submit(*, actor, idempotency_key=None, **fields) -> Appeal:
     try:
         return _serialised(lambda: write_submissions([check_submission(actor=actor, idempotency_key=key,
                                                                         **fields)])[0])
+    except ValidationFailed as exc:
+        # A twin sent at once (a double tap) took the staged photos with it: the twin's appeal is the answer.
+        existing = replay_submit(actor, key) if exc.code == "staged_photo_invalid" else None
+        if existing is None:
+            raise
+        return existing
     except IntegrityError:
         # A twin with the same key committed between the probe and our insert: the unique
         # constraint decided, and `_serialised`'s transaction (or savepoint) rolled back cleanly.

@@ -79,17 +79,29 @@ def carry_photos(request, form, *, photos_field="photos") -> tuple[staging.Carri
     return carried, 400 if carried.problems else 200
 
 
+def replayed_submit(request):
+    """The appeal a resent form (a double tap, a reload) already created, if any: found before its
+    photos are looked at, since that appeal took them."""
+    try:
+        key = services.check_key(request.POST.get("idempotency_key"))
+    except GongzhiError:
+        return None
+    return services.replay_submit(request.user, key)
+
+
 @login_required
 def appeal_new(request):
     # The photos are not the form's: carry_photos stages them, the submit attaches them by token.
     form = AppealForm(request.POST or None)
     status, staged = 200, []
     if request.method == "POST":
-        carried, status = carry_photos(request, form)
-        staged = carried.photos
-        if status == 200 and not form.is_valid():
-            status = 400
-        if status == 200:
+        appeal = replayed_submit(request)
+        if appeal is None:
+            carried, status = carry_photos(request, form)
+            staged = carried.photos
+            if status == 200 and not form.is_valid():
+                status = 400
+        if appeal is None and status == 200:
             d = form.cleaned_data
             try:
                 appeal = services.appeal_submit(
@@ -99,10 +111,10 @@ def appeal_new(request):
             except GongzhiError as exc:
                 form.add_error("photos" if exc.code == "too_many_photos" else None, str(exc.message))
                 status = exc.status
-            else:
-                messages.success(request, _("诉求已提交，编号 %(number)s。网格员会尽快联系您。") % {
-                    "number": appeal.number})
-                return redirect("appeals:detail", number=appeal.number)
+        if appeal is not None:
+            messages.success(request, _("诉求已提交，编号 %(number)s。网格员会尽快联系您。") % {
+                "number": appeal.number})
+            return redirect("appeals:detail", number=appeal.number)
     return render(request, "appeals/new.html", {"form": form, "tile_url": settings.MAP_TILE_URL,
                                                 "staged": staged}, status=status)
 

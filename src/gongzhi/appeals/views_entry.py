@@ -23,7 +23,7 @@ from gongzhi.core.errors import GongzhiError, PermissionDenied
 from . import permissions, present, selectors, services
 from .forms_entry import ENTRY_SOURCES, EntryForm, RevealForm
 from .models import Source
-from .views import carry_photos
+from .views import carry_photos, replayed_submit
 
 HANDLE = "appeal.handle"
 RECENT = 10
@@ -86,11 +86,13 @@ def appeal_entry(request):
     form = EntryForm(request.POST or None, default_source=_default_source(request))
     status, staged = 200, []
     if request.method == "POST":
-        carried, status = carry_photos(request, form)
-        staged = carried.photos
-        if status == 200 and not form.is_valid():
-            status = 400
-        if status == 200:
+        appeal = replayed_submit(request)
+        if appeal is None:
+            carried, status = carry_photos(request, form)
+            staged = carried.photos
+            if status == 200 and not form.is_valid():
+                status = 400
+        if appeal is None and status == 200:
             d = form.cleaned_data
             try:
                 appeal = services.appeal_submit(
@@ -102,15 +104,15 @@ def appeal_entry(request):
             except GongzhiError as exc:
                 form.add_error(FIELD_OF_CODE.get(exc.code), str(exc.message))
                 status = exc.status
-            else:
-                again = reverse("appeals:entry") + f"?source={appeal.source}"
-                text = (_("该诉求已录入过（重复提交未再创建），编号 %(number)s。") if appeal.replayed
-                        else _("已录入诉求 %(number)s（%(source)s），首问责任人：%(owner)s。")) % {
-                    "number": appeal.number, "source": appeal.get_source_display(),
-                    "owner": present.user_name(appeal.owner) or _("待指派")}
-                messages.success(request, format_html(
-                    '{} <a href="{}" data-testid="continue-entry">{}</a>', text, again, _("继续录入")))
-                return redirect("appeals:detail", number=appeal.number)
+        if appeal is not None:
+            again = reverse("appeals:entry") + f"?source={appeal.source}"
+            text = (_("该诉求已录入过（重复提交未再创建），编号 %(number)s。") if appeal.replayed
+                    else _("已录入诉求 %(number)s（%(source)s），首问责任人：%(owner)s。")) % {
+                "number": appeal.number, "source": appeal.get_source_display(),
+                "owner": present.user_name(appeal.owner) or _("待指派")}
+            messages.success(request, format_html(
+                '{} <a href="{}" data-testid="continue-entry">{}</a>', text, again, _("继续录入")))
+            return redirect("appeals:detail", number=appeal.number)
     return _page(request, form, status=status, staged=staged)
 
 
