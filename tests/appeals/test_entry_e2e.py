@@ -7,6 +7,7 @@ from gongzhi.appeals.models import Appeal
 from gongzhi.core import pii
 from tests.appeals.conftest import IN_GRID, JPEG, NOT_AN_IMAGE
 from tests.appeals.test_e2e import click_map_at, login
+from tests.conftest import _wait_without_eval
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -18,6 +19,9 @@ def phone(browser):
     ctx = browser.new_context(locale="zh-CN", viewport=PHONE_VIEWPORT, is_mobile=True, has_touch=True)
     pg = ctx.new_page()
     pg.set_default_timeout(15000)
+    # Polled from here, as the shared `page` fixture does: the page's CSP forbids eval-based polling.
+    pg.wait_for_function = lambda expression, arg=None, timeout=None, polling=None: _wait_without_eval(
+        pg, expression, arg, timeout, polling)
     yield pg
     ctx.close()
 
