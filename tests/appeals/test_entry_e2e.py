@@ -7,6 +7,7 @@ from gongzhi.appeals.models import Appeal
 from gongzhi.core import pii
 from tests.appeals.conftest import IN_GRID, JPEG, NOT_AN_IMAGE
 from tests.appeals.test_e2e import click_map_at, login
+from tests.conftest import _wait_without_eval
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -18,6 +19,9 @@ def phone(browser):
     ctx = browser.new_context(locale="zh-CN", viewport=PHONE_VIEWPORT, is_mobile=True, has_touch=True)
     pg = ctx.new_page()
     pg.set_default_timeout(15000)
+    # Polled from here, as the shared `page` fixture does: the page's CSP forbids eval-based polling.
+    pg.wait_for_function = lambda expression, arg=None, timeout=None, polling=None: _wait_without_eval(
+        pg, expression, arg, timeout, polling)
     yield pg
     ctx.close()
 
@@ -31,9 +35,9 @@ def test_resident_reports_on_a_phone_sees_the_grid_and_a_photo_preview(phone, li
     base = live_server.url
     login(phone, base, "jumin")
     phone.goto(base + "/appeals/new/")
-    # One column: the map sits under the text, both as wide as the screen; thumb-sized buttons.
+    # One column: the map (the location step) above the text, both as wide as the screen; thumb-sized buttons.
     text, where = phone.locator("textarea[name=text]").bounding_box(), phone.locator("#pick-map").bounding_box()
-    assert where["y"] > text["y"] and text["width"] > 330 and where["width"] > 330
+    assert where["y"] < text["y"] and text["width"] > 330 and where["width"] > 330
     assert phone.get_by_test_id("submit-appeal").bounding_box()["height"] >= 44
     assert phone.get_by_test_id("use-my-location").bounding_box()["height"] >= 44
     assert phone.evaluate("() => { const s = document.querySelector('.appeal-page'); return s.scrollWidth <= s.clientWidth; }")
@@ -43,7 +47,7 @@ def test_resident_reports_on_a_phone_sees_the_grid_and_a_photo_preview(phone, li
     # Off every grid first: the clear message before submitting.
     phone.wait_for_function("document.getElementById('pick-map').dataset.ready === '1'")
     phone.evaluate("() => window.gzAppealMap.setView([22.50, 108.50], 15, {animate: false})")
-    phone.locator("#pick-map").scroll_into_view_if_needed()  # on a phone the map is below the form
+    phone.locator("#pick-map").scroll_into_view_if_needed()
     box = phone.locator("#pick-map").bounding_box()
     phone.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     assert "不在任何网格内" in _status(phone, "不在任何网格内")

@@ -591,3 +591,29 @@ class AppealIntake(models.Model):
 
     def __str__(self):
         return self.token
+
+
+def staged_photo_path(instance, filename):
+    # Outside appeals/: a staged photo belongs to no appeal yet. The name is ours, never the uploader's.
+    return f"staged/{instance.created_at:%Y/%m}/{filename}"
+
+
+class StagedPhoto(models.Model):
+    """A photo received with a form that failed validation, kept so the next submit can attach it.
+
+    A browser cannot re-fill a file input, so the server keeps what it received: re-encoded at once
+    (core.photos, like every upload), owned by the uploading user, named by a random token only
+    that user's page carries, and removed when attached, discarded or expired (`gongzhi sweep`).
+    """
+
+    token = models.CharField(max_length=64, unique=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    file = models.FileField(upload_to=staged_photo_path, max_length=200)
+    content_type = models.CharField(max_length=20)
+    size = models.PositiveIntegerField()
+    name = models.CharField(max_length=100, blank=True)  # the uploader's file name, shown back to them only
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["id"]

@@ -36,7 +36,7 @@ from gongzhi.org.models import Post, PostTitle
 from gongzhi.places.models import Grid
 from gongzhi.places.services import grid_id_at, grid_locate
 
-from . import hooks, selectors, workflow
+from . import hooks, selectors, staging, workflow
 from .models import (
     OPEN_STATES,
     RATING_MAX,
@@ -170,10 +170,18 @@ def _sniffed_photo(upload) -> CheckedPhoto:
         "name": getattr(upload, "name", "") or _("上传的文件")})
 
 
-def _check_photos(appeal_pk, uploads) -> list[CheckedPhoto]:
+def _staged_checked(staged) -> CheckedPhoto:
+    """A staged photo's bytes: re-encoded already when it was staged (staging.carry)."""
+    with staged.file.open("rb") as f:
+        data = f.read()
+    return CheckedPhoto(data, staged.content_type, staged.file.name.rsplit(".", 1)[-1])
+
+
+def _check_photos(appeal_pk, uploads, already: int = 0) -> list[CheckedPhoto]:
     checked = [check_photo(u) for u in uploads or ()]
     # A department's result photos count toward its work order's nine, not the appeal's.
     existing = AppealPhoto.objects.filter(appeal_id=appeal_pk, work_order__isnull=True).count() if appeal_pk else 0
+    existing += already
     if existing + len(checked) > PHOTO_MAX_COUNT:
         raise ValidationFailed("too_many_photos", _("每条诉求最多 %(max)d 张照片（已有 %(n)d 张）。") % {
             "max": PHOTO_MAX_COUNT, "n": existing})
@@ -391,6 +399,7 @@ class Submission:
     key: str | None
     photos: list = field(default_factory=list)
     at: dt.datetime | None = None  # when it was received (the intake's time); now if None
+    staged: list = field(default_factory=list)  # StagedPhoto rows attached (photos holds their bytes)
 
 
 def title_of(title: str, text: str) -> str:
@@ -426,8 +435,13 @@ def check_submitter(actor) -> None:
 
 def check_submission(*, actor, category, text, lon, lat, title="", urgency=Urgency.NORMAL, anonymous=False,
                      source=Source.RESIDENT, idempotency_key=None, reporter_name="", reporter_phone="",
-                     consent_recorded=False, photos=(), at=None, memo: Lookups | None = None) -> Submission:
-    """Every check a submit makes (400/403 with a clear message), and every read it needs; no writes."""
+                     consent_recorded=False, photos=(), at=None, memo: Lookups | None = None,
+                     staged_photos=()) -> Submission:
+    """Every check a submit makes (400/403 with a clear message), and every read it needs; no writes.
+
+    `staged_photos`: tokens of the actor's staged photos (appeals.staging) to attach, counted with
+    `photos` toward the limit; locked here, so the caller's transaction is the only one to take them.
+    """
     check_submitter(actor)
     key = check_key(idempotency_key)
     cat = _category(category, memo)
@@ -443,6 +457,8 @@ def check_submission(*, actor, category, text, lon, lat, title="", urgency=Urgen
     if source in STREET_SOURCES and not is_staff_in_scope(actor, probe, roles={workflow.STREET_OFFICER}):
         raise PermissionDenied("forbidden", _("只有该网格所在街道的街道干部可以发起“%(source)s”诉求。") % {
             "source": Source(source).label})
+    staged = staging.held(actor, staged_photos, lock=True) if staged_photos else []
+    staged_checked = [_staged_checked(s) for s in staged]
     if source in ASSISTED_SOURCES:
         reporter = None
         name = _text(reporter_name, field_label=_("反映人姓名"), max_len=50)
@@ -455,7 +471,8 @@ def check_submission(*, actor, category, text, lon, lat, title="", urgency=Urgen
     return Submission(actor=actor, category=cat, urgency=urgency, title=head, text=body, lon=float(lon),
                       lat=float(lat), grid=grid, source=source, reporter=reporter, name=name, phone=phone,
                       consent_recorded=bool(consent_recorded and name), anonymous=bool(anonymous), key=key,
-                      photos=_check_photos(None, photos), at=at)
+                      photos=staged_checked + _check_photos(None, photos, already=len(staged_checked)), at=at,
+                      staged=staged)
 
 
 def write_submissions(subs: list[Submission]) -> list[Appeal]:
@@ -502,6 +519,7 @@ def write_submissions(subs: list[Submission]) -> list[Appeal]:
         for a, s in zip(appeals, subs, strict=True)])
     stored = [_store_photos(a, e, s.photos, s.actor, now) if s.photos else []
               for a, e, s in zip(appeals, events, subs, strict=True)]
+    staging.consume([p for s in subs for p in s.staged])
     audit.record_many([
         (s.actor, "appeal.submit", a, {"after": {
             "number": a.number, "category": s.category.code, "grid": s.grid.code, "source": s.source,
@@ -544,6 +562,12 @@ def appeal_submit(*, actor, idempotency_key=None, **fields) -> Appeal:
     try:
         return _serialised(lambda: write_submissions([check_submission(actor=actor, idempotency_key=key,
                                                                         **fields)])[0])
+    except ValidationFailed as exc:
+        # A twin sent at once (a double tap) took the staged photos with it: the twin's appeal is the answer.
+        existing = replay_submit(actor, key) if exc.code == "staged_photo_invalid" else None
+        if existing is None:
+            raise
+        return existing
     except IntegrityError:
         # A twin with the same key committed between the probe and our insert: the unique
         # constraint decided, and `_serialised`'s transaction (or savepoint) rolled back cleanly.

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from gongzhi.core.errors import GongzhiError
 
-from . import services, workflow
+from . import services, staging, workflow
 from .hotspots import detect_hotspots
 from .models import SUMMONS_OPEN_STATES, Appeal, AppealEvent, Category, State, WhistleSummons
 from .workflow import DUE_SOON, LEVEL_UP, OVERDUE
@@ -45,6 +45,7 @@ class SweepReport:
     hotspots_created: int = 0
     hotspots_extended: int = 0
     hotspot_repeats_linked: int = 0
+    staged_photos_removed: int = 0  # photos kept across a failed form, expired unused (appeals.staging)
     lost: int = 0  # rows another sweep (or a person) changed first
     errors: int = 0
 
@@ -111,7 +112,16 @@ def sweep(now=None, batch: int = 500, dry_run: bool = False) -> SweepReport:
     _auto_close(now, batch, dry_run, report)
     if not dry_run:  # detection writes as it finds; a dry run leaves it to `gongzhi hotspots`
         _hotspots(now, report)
+        _staged_photos(now, batch, report)
     return report
+
+
+def _staged_photos(now, batch, report):
+    try:
+        report.staged_photos_removed += staging.sweep_expired(now, batch=batch)
+    except Exception:
+        log.exception("sweep: removing expired staged photos failed")
+        report.errors += 1
 
 
 def _hotspots(now, report):

@@ -19,6 +19,7 @@ urlpatterns = [
     # The public pages (no sign-in), before "<number>/": "public" is not an appeal number.
     path("public/", views_public.public_list, name="public_list"),
     path("public/<str:number>/", views_public.public_detail, name="public_detail"),
+    path("staged/<str:token>/", views.staged_photo, name="staged_photo"),
     path("workorders/", views.work_order_inbox, name="work_orders"),
     path("workorders/<int:work_order_id>/", views.work_order_detail, name="work_order"),
     path("workorders/<int:work_order_id>/<slug:action>/", views.work_order_act, name="work_order_act"),

@@ -27,7 +27,7 @@ from gongzhi.core import scopes
 from gongzhi.core.errors import GongzhiError, PermissionDenied
 from gongzhi.org import search as pick_search
 
-from . import comments, intake, present, selectors, services
+from . import comments, intake, present, selectors, services, staging
 from .forms import AppealForm, RatingChoices
 from .permissions import allowed_actions, allowed_work_order_actions, can_view_work_order
 from .workflow import ACTION_LABELS, SUMMONS_ACTION_LABELS, Action, SummonsAction
@@ -56,28 +56,77 @@ def page_photo_url(appeal, photo) -> dict:
     return {"id": photo.id, "url": reverse("appeals:photo", args=[appeal.number, photo.id])}
 
 
+# The hidden field that carries a staged photo's token, and the box that removes it (appeals.staging).
+STAGED_FIELD, UNSTAGE_FIELD = "staged_photo", "unstage"
+
+
+def carry_photos(request, form, *, photos_field="photos") -> tuple[staging.Carried, int]:
+    """A posted appeal form's photos, staged for the user (kept ones and new uploads): a browser
+    cannot re-fill a file input, so whatever the outcome the page shows them again until submitted.
+
+    Returns them with the status so far: 200, 400 with the refused photos named beside the photo
+    field, or the status of a bad token (another user's, expired, forged: a form error, nothing changed).
+    """
+    tokens, drop = request.POST.getlist(STAGED_FIELD), request.POST.getlist(UNSTAGE_FIELD)
+    try:
+        carried = staging.carry(request.user, tokens=tokens, drop=drop, uploads=request.FILES.getlist("photos"))
+    except GongzhiError as exc:
+        form.add_error(None, str(exc.message))
+        return staging.Carried(photos=staging.carried_quietly(
+            request.user, [t for t in tokens if t not in drop])), exc.status
+    for problem in carried.problems:
+        form.add_error(photos_field, problem)
+    return carried, 400 if carried.problems else 200
+
+
+def replayed_submit(request):
+    """The appeal a resent form (a double tap, a reload) already created, if any: found before its
+    photos are looked at, since that appeal took them."""
+    try:
+        key = services.check_key(request.POST.get("idempotency_key"))
+    except GongzhiError:
+        return None
+    return services.replay_submit(request.user, key)
+
+
 @login_required
 def appeal_new(request):
-    form = AppealForm(request.POST or None, request.FILES or None)
-    status = 200
+    # The photos are not the form's: carry_photos stages them, the submit attaches them by token.
+    form = AppealForm(request.POST or None)
+    status, staged = 200, []
     if request.method == "POST":
-        if form.is_valid():
+        appeal = replayed_submit(request)
+        if appeal is None:
+            carried, status = carry_photos(request, form)
+            staged = carried.photos
+            if status == 200 and not form.is_valid():
+                status = 400
+        if appeal is None and status == 200:
             d = form.cleaned_data
             try:
                 appeal = services.appeal_submit(
                     actor=request.user, category=d["category"], urgency=d["urgency"], title=d["title"],
                     text=d["text"], lon=d["lon"], lat=d["lat"], anonymous=d["anonymous"],
-                    idempotency_key=d["idempotency_key"], photos=d["photos"])
+                    idempotency_key=d["idempotency_key"], staged_photos=carried.tokens)
             except GongzhiError as exc:
-                form.add_error(None, str(exc.message))
+                form.add_error("photos" if exc.code == "too_many_photos" else None, str(exc.message))
                 status = exc.status
-            else:
-                messages.success(request, _("诉求已提交，编号 %(number)s。网格员会尽快联系您。") % {
-                    "number": appeal.number})
-                return redirect("appeals:detail", number=appeal.number)
-        else:
-            status = 400
-    return render(request, "appeals/new.html", {"form": form, "tile_url": settings.MAP_TILE_URL}, status=status)
+        if appeal is not None:
+            messages.success(request, _("诉求已提交，编号 %(number)s。网格员会尽快联系您。") % {
+                "number": appeal.number})
+            return redirect("appeals:detail", number=appeal.number)
+    return render(request, "appeals/new.html", {"form": form, "tile_url": settings.MAP_TILE_URL,
+                                                "staged": staged}, status=status)
+
+
+@login_required
+def staged_photo(request, token: str):
+    """A staged photo's thumbnail, for its owner only (anyone else: 404)."""
+    photo = staging.get_for(request.user, token)
+    resp = FileResponse(photo.file.open("rb"), content_type=photo.content_type)
+    resp["Cache-Control"] = "private, no-store"
+    resp["X-Content-Type-Options"] = "nosniff"
+    return resp
 
 
 @login_required

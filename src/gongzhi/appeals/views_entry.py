@@ -23,6 +23,7 @@ from gongzhi.core.errors import GongzhiError, PermissionDenied
 from . import permissions, present, selectors, services
 from .forms_entry import ENTRY_SOURCES, EntryForm, RevealForm
 from .models import Source
+from .views import carry_photos, replayed_submit
 
 HANDLE = "appeal.handle"
 RECENT = 10
@@ -65,9 +66,10 @@ def _recent(user):
             for a in rows]
 
 
-def _page(request, form, *, status=200, revealed=None):
+def _page(request, form, *, status=200, revealed=None, staged=()):
     return render(request, "appeals/entry.html", {
         "form": form,
+        "staged": staged,
         "tile_url": settings.MAP_TILE_URL,
         "assisted_sources": sorted(services.ASSISTED_SOURCES),
         "recent": _recent(request.user),
@@ -80,10 +82,17 @@ def _page(request, form, *, status=200, revealed=None):
 @login_required
 def appeal_entry(request):
     _require_staff(request.user)
-    form = EntryForm(request.POST or None, request.FILES or None, default_source=_default_source(request))
-    status = 200
+    # The photos are not the form's: carry_photos stages them, the submit attaches them by token.
+    form = EntryForm(request.POST or None, default_source=_default_source(request))
+    status, staged = 200, []
     if request.method == "POST":
-        if form.is_valid():
+        appeal = replayed_submit(request)
+        if appeal is None:
+            carried, status = carry_photos(request, form)
+            staged = carried.photos
+            if status == 200 and not form.is_valid():
+                status = 400
+        if appeal is None and status == 200:
             d = form.cleaned_data
             try:
                 appeal = services.appeal_submit(
@@ -91,22 +100,20 @@ def appeal_entry(request):
                     title=d["title"], text=d["text"], lon=d["lon"], lat=d["lat"], anonymous=d["anonymous"],
                     reporter_name=d["reporter_name"], reporter_phone=d["reporter_phone"],
                     consent_recorded=d["consent_recorded"], idempotency_key=d["idempotency_key"],
-                    photos=d["photos"])
+                    staged_photos=carried.tokens)
             except GongzhiError as exc:
                 form.add_error(FIELD_OF_CODE.get(exc.code), str(exc.message))
                 status = exc.status
-            else:
-                again = reverse("appeals:entry") + f"?source={appeal.source}"
-                text = (_("该诉求已录入过（重复提交未再创建），编号 %(number)s。") if appeal.replayed
-                        else _("已录入诉求 %(number)s（%(source)s），首问责任人：%(owner)s。")) % {
-                    "number": appeal.number, "source": appeal.get_source_display(),
-                    "owner": present.user_name(appeal.owner) or _("待指派")}
-                messages.success(request, format_html(
-                    '{} <a href="{}" data-testid="continue-entry">{}</a>', text, again, _("继续录入")))
-                return redirect("appeals:detail", number=appeal.number)
-        else:
-            status = 400
-    return _page(request, form, status=status)
+        if appeal is not None:
+            again = reverse("appeals:entry") + f"?source={appeal.source}"
+            text = (_("该诉求已录入过（重复提交未再创建），编号 %(number)s。") if appeal.replayed
+                    else _("已录入诉求 %(number)s（%(source)s），首问责任人：%(owner)s。")) % {
+                "number": appeal.number, "source": appeal.get_source_display(),
+                "owner": present.user_name(appeal.owner) or _("待指派")}
+            messages.success(request, format_html(
+                '{} <a href="{}" data-testid="continue-entry">{}</a>', text, again, _("继续录入")))
+            return redirect("appeals:detail", number=appeal.number)
+    return _page(request, form, status=status, staged=staged)
 
 
 @login_required

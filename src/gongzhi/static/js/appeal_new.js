@@ -75,7 +75,9 @@
     box.replaceChildren();
     const out = [];
     const files = Array.from(input.files || []);
-    if (files.length > COUNT) out.push(T.tooMany);
+    // Photos kept from an earlier try (staged on the server) count toward the same limit.
+    const kept = document.querySelectorAll("[data-testid=staged-photo] input[name=unstage]:not(:checked)").length;
+    if (files.length + kept > COUNT) out.push(T.tooMany);
     files.forEach((f) => {
       if (TYPES.indexOf(f.type) < 0) { out.push("「" + f.name + "」" + T.notImage); return; }
       if (f.size > MAX) { out.push("「" + f.name + "」" + T.tooLarge); return; }
@@ -86,6 +88,10 @@
     });
     problems.textContent = out.join(" ");
     problems.hidden = !out.length;
+  });
+  // A kept photo marked for removal is dimmed; the server drops it on the next submit.
+  document.querySelectorAll("[data-testid=staged-photo] input[name=unstage]").forEach((box) => {
+    box.addEventListener("change", () => box.closest("figure").classList.toggle("removing", box.checked));
   });
   if (!window.isSecureContext) document.getElementById("geo-insecure").hidden = false;
   const form = document.getElementById("appeal-form");
