@@ -1,7 +1,7 @@
 """Places and grids in the JSON API. Grid boundaries are public; staff are for people in scope."""
 
 from django.http import HttpResponse, JsonResponse
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from gongzhi.api import AUTH, OPTIONAL_AUTH
 from gongzhi.core import scopes
@@ -85,7 +85,7 @@ def landmark_create(request, body: LandmarkIn):
     lm = services.landmark_create(actor=request.user, name=body.name,
                                   community=services.community_for_edit(request.user, body.community),
                                   lon=body.lon, lat=body.lat, note=body.note or "")
-    return 201, landmark_out(lm)
+    return Status(201, landmark_out(lm))
 
 
 @router.patch("/landmarks/{landmark_id}", auth=AUTH, summary="Edit a landmark (only the fields sent)")
@@ -101,4 +101,4 @@ def landmark_update(request, landmark_id: str, body: LandmarkIn):
 @router.delete("/landmarks/{landmark_id}", auth=AUTH, response={204: None}, summary="Remove a landmark")
 def landmark_delete(request, landmark_id: str):
     services.landmark_delete(actor=request.user, landmark=services.landmark_get_for(request.user, landmark_id))
-    return 204, None
+    return Status(204, None)
