@@ -192,3 +192,30 @@ def test_with_no_tile_server_the_map_still_names_places(browser, live_server, di
     assert page.locator("#pick-map img.leaflet-tile").count() == 0
     wait(page, "document.querySelectorAll('#pick-map .gz-label').length >= 9")
     ctx.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_hotline_entry_finds_the_address_sets_the_location_and_keeps_the_words(browser, live_server, district, size):
+    from gongzhi.appeals.models import Appeal
+
+    ctx, page = open_as(browser, live_server.url, "cw", size)
+    page.goto(live_server.url + "/appeals/entry/?source=hotline")
+    wait(page, "document.getElementById('pick-map').dataset.ready === '1'")
+    assert_on_beining(view_of(page, "pick-map"))
+    page.fill("input[name=reporter_name]", "张大爷")
+    page.check("input[name=consent_recorded]")
+    page.select_option("select[name=category]", "facility_repair")
+    page.fill("textarea[name=text]", "来电反映：小区门口路灯不亮。")
+    search(page, "大修厂")
+    page.keyboard.press("Enter")
+    wait(page, "document.getElementById('pick-status').textContent.includes('北宁1')")
+    assert page.input_value("input[name=address]") == "大修厂小区（北宁社区 · 民生街道）"
+    page.fill("input[name=address]", "大修厂小区 3 栋门口")  # the caller's own words win
+    page.screenshot(path=f"/tmp/map-entry-{size}.png", full_page=True)
+    page.get_by_test_id("submit-appeal").click()
+    page.get_by_test_id("appeal-number").wait_for()
+    a = Appeal.objects.get()
+    assert (a.address, a.grid, a.source) == ("大修厂小区 3 栋门口", district["micros"][0], "hotline")
+    assert (a.lon, a.lat) == pytest.approx(COMPOUND)
+    assert page.get_by_test_id("appeal-address").inner_text() == "大修厂小区 3 栋门口"
+    ctx.close()

@@ -136,6 +136,7 @@
         placeMarker(map, marker, p);
         map.setView([p.lat, p.lon], Math.max(map.getZoom(), FLY_ZOOM[p.kind] || 17));
         if (onPlace) onPlace(p);
+        select.dispatchEvent(new CustomEvent("place:chosen", { detail: p, bubbles: true }));
       },
     });
     var label = select.closest("label");
