@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.db.models.functions import Length
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from gongzhi.core.errors import ValidationFailed
 from gongzhi.core.search import QUERY_MAX, filter_by_terms, query_terms
@@ -95,8 +96,9 @@ def _join(parts) -> str:
 def describe(row) -> dict:
     if isinstance(row, Landmark):
         c = row.community
-        return {"kind": "landmark", "id": row.pk, "label": row.name, "kind_label": str(_("地标")),
-                "detail": _join([_("地标"), *_where(c)]), "note": row.note,
+        kind = pgettext("place kind", "地标")
+        return {"kind": "landmark", "id": row.pk, "label": row.name, "kind_label": kind,
+                "detail": _join([kind, *_where(c)]), "note": row.note,
                 "lon": row.lon, "lat": row.lat, "community_id": c.pk}
     c = _community_of(row)
     where = [c.name if c and c.pk != row.pk else "", (c.parent.name if c and c.parent_id else "")]
