@@ -40,18 +40,20 @@
     return Math.abs(se.x - nw.x) >= text.length * 13 + 10 && Math.abs(se.y - nw.y) >= 20;
   }
 
-  // Labels on the shapes of a GeoJSON layer, re-checked after every move and zoom.
+  // Labels on the shapes of a GeoJSON layer, re-checked after every move and zoom: a name that fits
+  // is shown on its shape; one that does not is shown when the pointer is over the shape.
   function labelShapes(map, layer, nameOf, className) {
     function refresh() {
       layer.eachLayer(function (lyr) {
         var text = nameOf(lyr.feature);
-        var show = fits(map, lyr, text);
-        var tip = lyr.getTooltip();
-        if (show && !tip) {
-          lyr.bindTooltip(esc(text), { permanent: true, direction: "center", className: "gz-label " + className, interactive: false });
-        } else if (!show && tip) {
-          lyr.unbindTooltip();
-        }
+        var want = fits(map, lyr, text) ? "fixed" : "hover";
+        if (lyr._gzLabel === want) return;
+        lyr.unbindTooltip();
+        // Leaflet sets a string as HTML: the name goes in escaped.
+        lyr.bindTooltip(esc(text), want === "fixed"
+          ? { permanent: true, direction: "center", className: "gz-label " + className, interactive: false }
+          : { sticky: true, className: "gz-hover" });
+        lyr._gzLabel = want;
       });
     }
     map.on("zoomend moveend", refresh);
