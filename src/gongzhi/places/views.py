@@ -127,7 +127,11 @@ def landmarks(request):
     from django.shortcuts import redirect
 
     scopes.require(request.user, "registry.view")
-    form = LandmarkForm(request.POST or None)
+    from .selectors import map_home
+
+    home = map_home(request.user) if request.method != "POST" else None
+    initial = {"community": home["community"]["id"]} if home and home["community"] else {}
+    form = LandmarkForm(request.POST or None, initial=initial)
     if request.method == "POST":
         scopes.require(request.user, "registry.edit")
         if _landmark_save(request, form):

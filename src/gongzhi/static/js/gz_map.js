@@ -40,20 +40,38 @@
     return Math.abs(se.x - nw.x) >= text.length * 13 + 10 && Math.abs(se.y - nw.y) >= 20;
   }
 
+  // A grid's name without its community's (and the word 网格): "北宁社区第1片区1号微网格" -> "第1片区1号",
+  // shown where the whole name does not fit but this does.
+  function shortName(name) {
+    return name.replace(/^.*?社区(?=.)/, "").replace(/(微网格|片区网格|总网格|网格)$/, "") || name;
+  }
+
   // Labels on the shapes of a GeoJSON layer, re-checked after every move and zoom: a name that fits
   // is shown on its shape; one that does not is shown when the pointer is over the shape.
-  function labelShapes(map, layer, nameOf, className) {
+  // `top`: the name sits on the shape's top edge (a community's, so it never covers a grid's name).
+  function labelShapes(map, layer, nameOf, className, top) {
     function refresh() {
       layer.eachLayer(function (lyr) {
-        var text = nameOf(lyr.feature);
-        var want = fits(map, lyr, text) ? "fixed" : "hover";
+        var full = nameOf(lyr.feature), short = shortName(full);
+        var text = fits(map, lyr, full) ? full : short !== full && fits(map, lyr, short) ? short : null;
+        var want = text ? "fixed:" + text : "hover";
         if (lyr._gzLabel === want) return;
+        lyr._gzLabel = want;
+        text = text || full;
+        if (top) {
+          if (lyr._gzTip) { lyr._gzTip.remove(); lyr._gzTip = null; }
+          if (want !== "hover") {
+            var b = lyr.getBounds();
+            lyr._gzTip = L.tooltip({ permanent: true, direction: "top", className: "gz-label " + className, interactive: false })
+              .setLatLng([b.getNorth(), b.getCenter().lng]).setContent(esc(text)).addTo(map);
+          }
+          return;
+        }
         lyr.unbindTooltip();
         // Leaflet sets a string as HTML: the name goes in escaped.
-        lyr.bindTooltip(esc(text), want === "fixed"
+        lyr.bindTooltip(esc(want === "hover" ? full : text), want !== "hover"
           ? { permanent: true, direction: "center", className: "gz-label " + className, interactive: false }
           : { sticky: true, className: "gz-hover" });
-        lyr._gzLabel = want;
       });
     }
     map.on("zoomend moveend", refresh);
@@ -96,7 +114,7 @@
         },
       }).addTo(map);
       layer.bringToBack();
-      labelShapes(map, layer, function (f) { return f.properties.name; }, "gz-community");
+      labelShapes(map, layer, function (f) { return f.properties.name; }, "gz-community", true);
       return layer;
     });
   }
