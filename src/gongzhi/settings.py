@@ -163,6 +163,8 @@ MEDIA_ROOT = VAR_DIR / "media"
 
 # Map tiles: blank by default so the map works on a closed network; set e.g. a Tianditu URL.
 MAP_TILE_URL = os.environ.get("GONGZHI_MAP_TILE_URL", "")
+# Shown in the map's corner with the tiles (the provider's terms ask for it), e.g. "© 天地图".
+MAP_TILE_ATTRIBUTION = os.environ.get("GONGZHI_MAP_TILE_ATTRIBUTION", "")
 
 # Uploads: a grid file of a whole city is a few MB; refuse anything silly.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024

@@ -263,11 +263,11 @@ EXPECTED_MENUS = {
                  "/volunteering/activities/", "/volunteering/teams/", "/timebank/", "/notifications/"},
     "auditor": {"/", "/map/", "/appeals/public/", "/appeals/kpi/", "/wishes/", "/lists/", "/volunteering/activities/",
                 "/volunteering/teams/", "/volunteering/reports/", "/timebank/", "/org/", "/org/units/",
-                "/org/people/", "/org/posts/", "/audit/", "/notifications/", "/accounts/tokens/"},
+                "/org/people/", "/org/posts/", "/places/landmarks/", "/audit/", "/notifications/", "/accounts/tokens/"},
     "gridworker": {"/", "/map/", "/appeals/new/", "/appeals/mine/", "/appeals/public/", "/appeals/inbox/", "/appeals/entry/",
                    "/appeals/kpi/", "/wishes/", "/lists/needs/new/", "/lists/", "/volunteering/activities/",
                    "/volunteering/teams/", "/timebank/", "/org/", "/org/units/", "/org/people/", "/org/posts/",
-                   "/notifications/", "/accounts/tokens/"},
+                   "/places/landmarks/", "/notifications/", "/accounts/tokens/"},
 }
 
 

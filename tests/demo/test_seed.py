@@ -28,7 +28,7 @@ from gongzhi.org.models import (
     PostTitle,
 )
 from gongzhi.org.services import agreements_expiring, validate_id_number
-from gongzhi.places.models import Grid, GridLevel, Place, PlaceKind
+from gongzhi.places.models import Grid, GridLevel, Landmark, Place, PlaceKind
 
 MODELS = (
     Place,
@@ -41,6 +41,7 @@ MODELS = (
     Post,
     GridUnit,
     RoleAssignment,
+    Landmark,
 )
 
 
@@ -269,3 +270,19 @@ def test_seeded_rows_carry_their_pinyin_search_keys(small):
         assert not model.objects.filter(search_key="").exists(), model.__name__
         row = model.objects.order_by("?").first()
         assert row.search_key == search_key(row.name)
+
+
+@pytest.mark.django_db
+def test_landmarks_lie_in_their_community_and_search_finds_them_and_the_compound(small):
+    from gongzhi.places.search import search_places
+
+    lms = list(Landmark.objects.select_related("community"))
+    assert len(lms) == 2 * plan.LANDMARKS_PER_COMMUNITY["small"]
+    for lm in lms:
+        assert Grid.objects.get(pk=geo.micro_index().locate(lm.lon, lm.lat)).community_id == lm.community_id
+        assert lm.search_key and lm.place_path == lm.community.path
+    assert search_places(q="北宁菜市场")["results"][0]["kind"] == "landmark"
+    for q in ("大修厂小区", "dxcxq", "daxiuchangxiaoqu"):
+        first = search_places(q=q)["results"][0]
+        assert (first["label"], first["kind"]) == ("大修厂小区", "compound")
+        assert Grid.objects.get(pk=geo.micro_index().locate(first["lon"], first["lat"])).community.code == plan.BEINING

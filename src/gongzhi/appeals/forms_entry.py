@@ -31,8 +31,12 @@ class EntryForm(AppealForm):
                                      widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}))
     consent_recorded = forms.BooleanField(
         label=_("已征得同意：反映人同意由我代为录入其姓名和电话，仅用于办理和回访"), required=False)
+    address = forms.CharField(
+        label=_("地址"), max_length=200, required=False,
+        help_text=_("来电人说的地点，如“大修厂小区 3 栋”；在地图上方搜索地点可同时定位并填入。"),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "data-testid": "entry-address"}))
     field_order = ["source", "reporter_name", "reporter_phone", "consent_recorded", "anonymous", "category",
-                   "urgency", "title", "text", "photos"]
+                   "urgency", "title", "text", "address", "photos"]
 
     def __init__(self, *args, default_source: str = Source.HOTLINE, **kwargs):
         super().__init__(*args, **kwargs)

@@ -138,6 +138,8 @@ class Appeal(models.Model):
     text = models.TextField()
     lon = models.FloatField()
     lat = models.FloatField()
+    # Where the caller said it is (staff entry: typed, or filled by the place search); may be blank.
+    address = models.CharField(max_length=200, blank=True, default="")
     grid = models.ForeignKey("places.Grid", on_delete=models.PROTECT, related_name="appeals")
     community = models.ForeignKey("places.Place", on_delete=models.PROTECT, related_name="appeals")
     # Copies of the micro grid's path and its community's place path: scope checks are prefix tests.

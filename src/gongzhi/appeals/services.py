@@ -90,6 +90,7 @@ URGENCIES = frozenset(Urgency.values)
 SOURCES = frozenset(Source.values)
 # A submit's field names, translated only when a message names them (not on every submit).
 TEXT_LABEL, TITLE_LABEL = gettext_lazy("诉求内容"), gettext_lazy("标题")
+ADDRESS_LABEL, ADDRESS_MAX = gettext_lazy("地址"), 200
 
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
 PHOTO_MAX_COUNT = 9
@@ -400,6 +401,7 @@ class Submission:
     photos: list = field(default_factory=list)
     at: dt.datetime | None = None  # when it was received (the intake's time); now if None
     staged: list = field(default_factory=list)  # StagedPhoto rows attached (photos holds their bytes)
+    address: str = ""  # where the caller said it is (staff entry), as typed or found by place search
 
 
 def title_of(title: str, text: str) -> str:
@@ -436,7 +438,7 @@ def check_submitter(actor) -> None:
 def check_submission(*, actor, category, text, lon, lat, title="", urgency=Urgency.NORMAL, anonymous=False,
                      source=Source.RESIDENT, idempotency_key=None, reporter_name="", reporter_phone="",
                      consent_recorded=False, photos=(), at=None, memo: Lookups | None = None,
-                     staged_photos=()) -> Submission:
+                     staged_photos=(), address="") -> Submission:
     """Every check a submit makes (400/403 with a clear message), and every read it needs; no writes.
 
     `staged_photos`: tokens of the actor's staged photos (appeals.staging) to attach, counted with
@@ -446,6 +448,7 @@ def check_submission(*, actor, category, text, lon, lat, title="", urgency=Urgen
     key = check_key(idempotency_key)
     cat = _category(category, memo)
     head, body = check_fields(text=text, title=title, urgency=urgency, source=source)
+    address = _text(address, field_label=ADDRESS_LABEL, max_len=ADDRESS_MAX, required=False)
     grid = _locate(lon, lat, memo)
     probe = Appeal(grid_path=grid.path, place_path=grid.place_path)
     reporter = actor
@@ -472,7 +475,7 @@ def check_submission(*, actor, category, text, lon, lat, title="", urgency=Urgen
                       lat=float(lat), grid=grid, source=source, reporter=reporter, name=name, phone=phone,
                       consent_recorded=bool(consent_recorded and name), anonymous=bool(anonymous), key=key,
                       photos=staged_checked + _check_photos(None, photos, already=len(staged_checked)), at=at,
-                      staged=staged)
+                      staged=staged, address=address)
 
 
 def write_submissions(subs: list[Submission]) -> list[Appeal]:
@@ -501,7 +504,7 @@ def write_submissions(subs: list[Submission]) -> list[Appeal]:
         respond_due = at + dt.timedelta(hours=respond_h)
         appeals.append(Appeal(
             number=numbers[id(s)], category=s.category, urgency=s.urgency, title=s.title, text=s.text,
-            lon=s.lon, lat=s.lat, grid=s.grid, community=s.grid.community, grid_path=s.grid.path,
+            lon=s.lon, lat=s.lat, address=s.address, grid=s.grid, community=s.grid.community, grid_path=s.grid.path,
             place_path=s.grid.place_path, source=s.source, reporter=s.reporter, submitted_by=s.actor,
             reporter_name_enc=pii.encrypt(s.name), reporter_name_masked=pii.mask_name(s.name),
             reporter_phone_enc=pii.encrypt(s.phone), reporter_phone_hash=pii.lookup_hash(s.phone),

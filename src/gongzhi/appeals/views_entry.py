@@ -100,7 +100,7 @@ def appeal_entry(request):
                     title=d["title"], text=d["text"], lon=d["lon"], lat=d["lat"], anonymous=d["anonymous"],
                     reporter_name=d["reporter_name"], reporter_phone=d["reporter_phone"],
                     consent_recorded=d["consent_recorded"], idempotency_key=d["idempotency_key"],
-                    staged_photos=carried.tokens)
+                    staged_photos=carried.tokens, address=d["address"])
             except GongzhiError as exc:
                 form.add_error(FIELD_OF_CODE.get(exc.code), str(exc.message))
                 status = exc.status

@@ -221,7 +221,7 @@ def scope_q(user, action: str, model) -> Q:
                     | Q(grid__isnull=True, place__path__startswith=s.place_path)
                     | Q(grid__isnull=True, organization__place_path__startswith=s.place_path)
                 )
-            elif label in ("org.person", "org.organization"):
+            elif label in ("org.person", "org.organization", "places.landmark"):
                 q |= Q(place_path__startswith=s.place_path)
         elif s.kind == "org":
             if label == "org.organization":

@@ -220,3 +220,16 @@ def compound_places(beining: Community) -> list[PlacePlan]:
             )
         )
     return out
+
+
+# Landmarks residents name a spot by, per community (places.Landmark): a few at small and district
+# scale; fewer at city scale, where 260 communities would otherwise bring a thousand.
+LANDMARKS = (("菜市场", 0.27, 0.35), ("小学", 0.62, 0.22), ("公交站", 0.41, 0.71), ("文化广场", 0.78, 0.64))
+LANDMARKS_PER_COMMUNITY = {"small": 4, "district": 4, "city": 2}
+
+
+def landmarks(scale: str, community: Community) -> list[tuple[str, float, float]]:
+    """(name, lon, lat) of the community's demo landmarks, each well inside its box (so inside a grid)."""
+    x0, y0, x1, y1 = community.bbox
+    return [(community.stem + suffix, round(x0 + (x1 - x0) * fx, 7), round(y0 + (y1 - y0) * fy, 7))
+            for suffix, fx, fy in LANDMARKS[:LANDMARKS_PER_COMMUNITY[scale]]]

@@ -31,7 +31,7 @@ from gongzhi.org.models import (
     Post,
     PostTitle,
 )
-from gongzhi.places.models import Grid, GridLevel, Place, PlaceKind
+from gongzhi.places.models import Grid, GridLevel, Landmark, Place, PlaceKind
 
 from . import appeals, fake, plan
 
@@ -105,6 +105,7 @@ class _Seeder:
         )
         self.seed_places()
         self.seed_grids()
+        self.seed_landmarks()
         self.seed_organizations()
         self.seed_agreements()
         self.seed_party_members()
@@ -231,6 +232,23 @@ class _Seeder:
         self.created["grids"] += len(made)
         kept = len(self.plan.communities) - len(todo)
         self.step(f"grids ({kept} communities already gridded, kept as they are)", grids=len(made))
+
+    def seed_landmarks(self) -> None:
+        """A few landmarks per community (plan.landmarks), so place search finds more than compounds."""
+        ids = {c.code: self.places[c.code] for c in self.plan.communities}
+        have = set(Landmark.objects.filter(community_id__in=[i for i, _p in ids.values()])
+                   .values_list("community_id", "name"))
+        objs = []
+        for c in self.plan.communities:
+            place_id, place_path = ids[c.code]
+            for name, lon, lat in plan.landmarks(self.plan.scale, c):
+                if (place_id, name) not in have:
+                    objs.append(Landmark(name=name, community_id=place_id, place_path=place_path, lon=lon, lat=lat,
+                                         search_key=search_key(name)))
+        for chunk in _chunks(objs):
+            Landmark.objects.bulk_create(chunk)
+        self.created["landmarks"] += len(objs)
+        self.step("landmarks", landmarks=len(objs))
 
     # ---- organisations ----
 

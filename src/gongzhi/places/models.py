@@ -1,5 +1,6 @@
 """The place tree (city → building) and the grid tree (community grid → micro grid)."""
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -108,3 +109,35 @@ class GridIndexVersion(models.Model):
     """Bumped on every grid change so each process knows when to rebuild its spatial index."""
 
     version = models.BigIntegerField(default=0)
+
+
+class Landmark(models.Model):
+    """A point residents name a spot by (a market, a school gate, a bus stop), registered by staff of
+    its community so that place search finds it beside the communities, compounds and buildings."""
+
+    name = models.CharField(max_length=100)
+    community = models.ForeignKey(Place, on_delete=models.PROTECT, related_name="landmarks")
+    # The community's place path, copied so scope checks are prefix tests as for every registry row.
+    place_path = models.CharField(max_length=255, db_index=True)
+    lon = models.FloatField()
+    lat = models.FloatField()
+    note = models.CharField(max_length=200, blank=True)
+    search_key = models.CharField(max_length=500, blank=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self):
+        return self.name
+
+    def scope_paths(self) -> dict[str, str]:
+        return {"place": self.place_path}
+
+    def save(self, *args, **kwargs):
+        self.place_path = self.community.path
+        keep_search_key(self, kwargs)
+        super().save(*args, **kwargs)

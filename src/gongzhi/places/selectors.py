@@ -98,3 +98,58 @@ def place_children(parent_code: str | None) -> list[dict]:
         {"code": p.code, "name": p.name, "kind": p.kind, "lon": p.lon, "lat": p.lat}
         for p in qs.order_by("code")[:2000]
     ]
+
+
+def _bbox(qs):
+    from django.db.models import Max, Min
+
+    b = qs.aggregate(w=Min("min_lon"), s=Min("min_lat"), e=Max("max_lon"), n=Max("max_lat"))
+    return [b["w"], b["s"], b["e"], b["n"]] if b["w"] is not None else None
+
+
+def map_home(user) -> dict | None:
+    """Where a map opens for this user: a resident's own community (their person's registered
+    community), else the place or grid of their first role scope; None for nobody in particular.
+    {"community": {"id", "code", "name"} or None, "name", "bbox": [w, s, e, n]}."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    live = Grid.objects.filter(retired_at__isnull=True)
+    community = None
+    for s in scopes.scopes_of(user):  # staff: their first role scope
+            if s.kind == "grid":
+                grid = live.filter(path=s.path).select_related("community").first()
+                if grid is not None:
+                    return {"community": _community_out(grid.community), "name": grid.name,
+                            "bbox": _bbox(live.filter(path__startswith=s.path))}
+            elif s.kind == "place":
+                place = Place.objects.filter(path=s.path).first()
+                if place is not None and place.kind != "community":
+                    bbox = _bbox(live.filter(place_path__startswith=place.path, level="community"))
+                    if bbox:
+                        return {"community": None, "name": place.name, "bbox": bbox}
+                community = place
+            elif s.kind == "org":
+                from gongzhi.org.models import Organization
+
+                org = Organization.objects.filter(path=s.path).select_related("place").first()
+                if org is not None and org.place_id:
+                    community = org.place if org.place.kind == "community" else None
+                    if community is None:
+                        bbox = _bbox(live.filter(place_path__startswith=org.place.path, level="community"))
+                        if bbox:
+                            return {"community": None, "name": org.place.name, "bbox": bbox}
+            if community is not None:
+                break
+    if community is None:  # a resident: their person's registered community
+        person = getattr(user, "person", None)  # the reverse one-to-one raises AttributeError when unset
+        community = person.registered_community if person is not None and person.registered_community_id else None
+    if community is None:
+        return None
+    bbox = _bbox(live.filter(community=community, level="community")) or _bbox(live.filter(community=community))
+    if bbox is None:
+        return None
+    return {"community": _community_out(community), "name": community.name, "bbox": bbox}
+
+
+def _community_out(c: Place) -> dict:
+    return {"id": c.pk, "code": c.code, "name": c.name}

@@ -9,7 +9,7 @@ from shapely.geometry import shape
 from gongzhi.core import audit, geo, scopes
 from gongzhi.core.errors import NotFound, ValidationFailed
 
-from .models import GRID_PARENT_LEVEL, PLACE_PARENT_KIND, Grid, GridLevel, Place, PlaceKind
+from .models import GRID_PARENT_LEVEL, PLACE_PARENT_KIND, Grid, GridLevel, Landmark, Place, PlaceKind
 
 
 def place_create(*, actor, kind: str, code: str, name: str, parent: Place | None, lon=None, lat=None) -> Place:
@@ -124,3 +124,95 @@ def grid_chain(grid: Grid) -> list[dict]:
         chain.append({"kind": "place", "level": p.kind, "code": p.code, "name": p.name})
         p = p.parent if p.kind != PlaceKind.DISTRICT else None
     return chain
+
+
+# ---- landmarks (the registry of named spots that place search finds) ----
+
+LANDMARK_NAME_MAX, LANDMARK_NOTE_MAX = 100, 200
+LANDMARK_EDIT = "registry.edit"
+
+
+def _landmark_fields(*, name, community, lon, lat, note) -> dict:
+    """Check a landmark's fields; every problem is a ValidationFailed naming its field."""
+    name = (name or "").strip() if isinstance(name, str) or name is None else str(name)
+    if not name:
+        raise ValidationFailed("name_required", _("地标名称不能为空。"), {"field": "name"})
+    if len(name) > LANDMARK_NAME_MAX:
+        raise ValidationFailed("name_too_long", _("地标名称最多 %(max)d 个字。") % {"max": LANDMARK_NAME_MAX},
+                               {"field": "name"})
+    note = (note or "").strip() if isinstance(note, str) or note is None else str(note)
+    if len(note) > LANDMARK_NOTE_MAX:
+        raise ValidationFailed("note_too_long", _("备注最多 %(max)d 个字。") % {"max": LANDMARK_NOTE_MAX},
+                               {"field": "note"})
+    if not isinstance(community, Place) or community.kind != PlaceKind.COMMUNITY:
+        raise ValidationFailed("bad_community", _("地标必须属于一个社区。"), {"field": "community"})
+    x, y = geo.check_point(lon, lat)
+    # The point must lie in one of the community's grids: a landmark outside would mislead search.
+    gid = geo.micro_index().locate(x, y)
+    if gid is None or not Grid.objects.filter(pk=gid, community=community).exists():
+        raise ValidationFailed("outside_community", _("该位置不在「%(c)s」的网格范围内，请在该社区内选点。") % {
+            "c": community.name}, {"field": "lon"})
+    return {"name": name, "community": community, "lon": round(x, 7), "lat": round(y, 7), "note": note}
+
+
+def _landmark_state(lm: Landmark) -> dict:
+    return {"name": lm.name, "community": lm.community.code, "lon": lm.lon, "lat": lm.lat, "note": lm.note}
+
+
+def landmark_create(*, actor, name, community, lon, lat, note="") -> Landmark:
+    fields = _landmark_fields(name=name, community=community, lon=lon, lat=lat, note=note)
+    scopes.require(actor, LANDMARK_EDIT, community)
+    with transaction.atomic():
+        lm = Landmark(created_by=actor if getattr(actor, "pk", None) else None, **fields)
+        lm.save()
+        audit.record(actor, "landmark.create", lm, after=_landmark_state(lm))
+    return lm
+
+
+def landmark_update(*, actor, landmark: Landmark, **changes) -> Landmark:
+    """Change the fields given (name, community, lon, lat, note); the actor must reach the landmark
+    where it is and, if it moves to another community, there too."""
+    scopes.require(actor, LANDMARK_EDIT, landmark)
+    unknown = set(changes) - {"name", "community", "lon", "lat", "note"}
+    if unknown:
+        raise ValidationFailed("bad_field", _("不能修改这些字段：%(f)s") % {"f": "、".join(sorted(unknown))})
+    current = {"name": landmark.name, "community": landmark.community, "lon": landmark.lon, "lat": landmark.lat,
+               "note": landmark.note}
+    fields = _landmark_fields(**{**current, **changes})
+    if fields["community"].pk != landmark.community_id:
+        scopes.require(actor, LANDMARK_EDIT, fields["community"])
+    with transaction.atomic():
+        before = _landmark_state(landmark)
+        for key, value in fields.items():
+            setattr(landmark, key, value)
+        landmark.save()
+        audit.record(actor, "landmark.update", landmark, before=before, after=_landmark_state(landmark))
+    return landmark
+
+
+def landmark_delete(*, actor, landmark: Landmark) -> None:
+    scopes.require(actor, LANDMARK_EDIT, landmark)
+    with transaction.atomic():
+        before = _landmark_state(landmark)
+        pk = landmark.pk
+        landmark.delete()
+        audit.record(actor, "landmark.delete", object_type="places.landmark", object_id=pk, before=before)
+
+
+def landmark_get_for(actor, landmark_id) -> Landmark:
+    """A landmark the actor may edit, or NotFound (no hint whether it exists elsewhere)."""
+    raw = str(landmark_id or "")
+    lm = (Landmark.objects.select_related("community").filter(pk=int(raw)).first()
+          if raw.isdigit() and len(raw) <= 15 else None)
+    if lm is None or not scopes.can(actor, LANDMARK_EDIT, lm):
+        raise NotFound("no_landmark", _("地标不存在或不在您的管辖范围内。"))
+    return lm
+
+
+def community_for_edit(actor, community_id) -> Place:
+    raw = str(community_id or "")
+    c = (Place.objects.filter(pk=int(raw), kind=PlaceKind.COMMUNITY).first()
+         if raw.isdigit() and len(raw) <= 15 else None)
+    if c is None:
+        raise ValidationFailed("bad_community", _("地标必须属于一个社区。"), {"field": "community"})
+    return c

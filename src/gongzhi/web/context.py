@@ -103,6 +103,7 @@ NAV_GROUPS = [
         (_("成员单位"), "/org/units/", "registry.view"),
         (_("人员"), "/org/people/", "people"),
         (_("职务"), "/org/posts/", "registry.view"),
+        (_("地标"), "/places/landmarks/", "registry.view"),
         (_("网格导入导出"), "/places/grids/import/", "grid.import"),
         (_("审计日志"), "/audit/", "audit.view"),
         (_("账号与角色"), "/accounts/users/", "accounts.manage"),

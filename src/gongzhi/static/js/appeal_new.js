@@ -1,13 +1,15 @@
-// The appeal form's map: a click (or the browser's location) sets the hidden lon/lat fields and
-// shows which micro grid the point falls in. Works with no tile server (the grid outlines show).
+// The appeal form's map: a click, a place found by the search box (or the browser's location) sets
+// the hidden lon/lat fields and shows which micro grid the point falls in. The map itself (tiles,
+// where it opens, labels, search) is static/js/gz_map.js, shared by every map.
 (function () {
   const T = window.GZ_I18N;
   const el = document.getElementById("pick-map");
   const lonField = document.getElementById("id_lon");
   const latField = document.getElementById("id_lat");
   const status = document.getElementById("pick-status");
-  const map = L.map(el).setView([22.82, 108.33], 13);
-  if (el.dataset.tiles) L.tileLayer(el.dataset.tiles, { maxZoom: 19 }).addTo(map);
+  const chosen = lonField.value && latField.value ? [parseFloat(latField.value), parseFloat(lonField.value)] : null;
+  const gz = window.gzMap.setup(el, { fitTo: chosen, onPlace: (p) => pick(p.lat, p.lon) });
+  const map = gz.map;
   let marker = null;
   let seq = 0;
 
@@ -50,16 +52,12 @@
     );
   });
 
-  // Outlines of the micro grids, so people see where appeals can be placed. Clicks pass through.
+  // Outlines and names of the micro grids, so people see where appeals can be placed. Clicks pass through.
   fetch("/api/v1/grids.geojson?level=micro").then((r) => (r.ok ? r.json() : null)).then((fc) => {
     if (!fc) return;
     const layer = L.geoJSON(fc, { interactive: false, style: { color: "#2563eb", weight: 1, fillOpacity: 0.05 } }).addTo(map);
-    if (lonField.value && latField.value) {
-      pick(parseFloat(latField.value), parseFloat(lonField.value));
-      map.setView([parseFloat(latField.value), parseFloat(lonField.value)], 16);
-    } else if (fc.features.length) {
-      map.fitBounds(layer.getBounds());
-    }
+    gz.labelShapes(layer, (f) => f.properties.name, "gz-grid");
+    if (chosen) pick(chosen[0], chosen[1]);
     el.dataset.ready = "1";
   });
   window.gzAppealMap = map;

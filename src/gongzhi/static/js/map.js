@@ -1,11 +1,12 @@
-// The grid map: boundaries coloured by level; a click shows the grid's card. Works with no tile server.
+// The grid map: boundaries coloured by level, named where the name fits; a click shows the grid's
+// card. Opens on the user's community or scope (static/js/gz_map.js); works with no tile server.
 (function () {
   const T = window.GZ_I18N;
   const el = document.getElementById("map");
-  const map = L.map(el, { preferCanvas: true }).setView([22.82, 108.33], 12);
-  if (el.dataset.tiles) L.tileLayer(el.dataset.tiles, { maxZoom: 19 }).addTo(map);
+  const gz = window.gzMap.setup(el);
+  const map = gz.map;
   const colours = { community: "#b91c1c", area: "#d97706", micro: "#2563eb" };
-  let layer = null;
+  let layer = null, refreshLabels = null;
   const card = document.getElementById("grid-card");
   const esc = window.gzEscape;
 
@@ -32,12 +33,14 @@
     layer = L.geoJSON(fc, {
       style: (f) => ({ color: colours[f.properties.level] || "#555", weight: 1, fillOpacity: 0.12 }),
       onEachFeature: (f, lyr) => {
-        lyr.bindTooltip(esc(f.properties.name));  // Leaflet sets a string as HTML
         lyr.on("click", () => showCard(f.properties.code));
       },
     }).addTo(map);
+    if (refreshLabels) map.off("zoomend moveend", refreshLabels);
+    refreshLabels = gz.labelShapes(layer, (f) => f.properties.name, "gz-grid");
     document.getElementById("count").textContent = fc.features.length + " " + T.grids;
-    if (fc.features.length) map.fitBounds(layer.getBounds());
+    if (fc.features.length && !gz.home && el.dataset.opened === "default") map.fitBounds(layer.getBounds());
+    el.dataset.ready = "1";
     window.gzGridLayer = layer;
   }
   window.gzShowGrid = showCard;

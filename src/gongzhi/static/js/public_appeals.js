@@ -8,7 +8,7 @@
   const one = document.getElementById("public-point");
   const points = many ? JSON.parse(many.textContent) : one ? [JSON.parse(one.textContent)] : [];
   const map = L.map(el, { scrollWheelZoom: false }).setView([22.82, 108.33], 12);
-  if (el.dataset.tiles) L.tileLayer(el.dataset.tiles, { maxZoom: 19 }).addTo(map);
+  window.gzMap.tiles(map, el);  // the configured tiles and their attribution (static/js/gz_map.js)
   const grids = document.getElementById("public-grids");
   const outlines = L.featureGroup().addTo(map);
   if (grids) {
