@@ -40,7 +40,8 @@ def _closed_by_resident(city):
 def _hotline_rejected(city):
     a = services.appeal_submit(actor=city.cw, category="noise", text="来电反映噪声", title="来电", lon=108.3225,
                                lat=22.8225, source="hotline", reporter_name="张大爷", reporter_phone=PHONE,
-                               consent_recorded=True)
+                               consent_recorded=True, address="民主路 12 号 3 单元 402")
+    assert a.address == "民主路 12 号 3 单元 402"
     return services.appeal_reject(actor=city.cw, appeal=a, reason="不属于受理范围", redirect_to="12345")
 
 
@@ -97,6 +98,7 @@ def test_old_closed_appeals_lose_the_reporter_and_keep_their_statistics(city, cl
     old_hotline.refresh_from_db()
     assert (old_hotline.reporter_name_enc, old_hotline.reporter_name_masked, old_hotline.reporter_phone_enc,
             old_hotline.reporter_phone_hash, old_hotline.reporter_phone_masked) == ("", "", "", "", "")
+    assert old_hotline.address == ""  # a caller's dictated address is often their home
     assert old_hotline.submitted_by_id == city.cw.pk  # the staff member who typed the call in stays
     for a in (recent, open_):
         a.refresh_from_db()

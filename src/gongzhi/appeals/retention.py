@@ -3,7 +3,8 @@
 Kept: category, grid and place, location, source, states, every timestamp, counters, the rating
 (resolved yes/no, satisfaction) and the KPI rollups (never touched), so statistics read the same.
 Removed: the reporter link (and the submitter when it is the reporter), the assisted reporter's
-encrypted name and phone with their lookup hash and masked copies, the idempotency key, the
+encrypted name and phone with their lookup hash and masked copies, the address a caller dictated
+(often their home), the idempotency key, the
 reporter's notifications about the appeal, the intake rows it came from; phone and ID numbers in
 the title, text, rating comment, rejection reason and timeline notes are masked; the reporter's
 name on their own timeline lines and photos is dropped (the actor link becomes empty).
@@ -42,7 +43,7 @@ def _anonymise_batch(ids, *, cutoff, actor) -> int:
     with transaction.atomic():
         # Re-read under the lock: a concurrent run may have taken some of these already.
         rows = list(due(cutoff).filter(id__in=ids).select_for_update().order_by("id")
-                    .only("id", "number", "reporter_id", "submitted_by_id", "version", *TEXT_FIELDS))
+                    .only("id", "number", "reporter_id", "submitted_by_id", "version", "address", *TEXT_FIELDS))
         if not rows:
             return 0
         ids = [a.pk for a in rows]
@@ -68,6 +69,7 @@ def _anonymise_batch(ids, *, cutoff, actor) -> int:
                 a.submitted_by = None
             a.reporter = None
             a.idempotency_key = None
+            a.address = ""
             a.reporter_name_enc = a.reporter_name_masked = ""
             a.reporter_phone_enc = a.reporter_phone_hash = a.reporter_phone_masked = ""
             for f in TEXT_FIELDS:
@@ -76,7 +78,7 @@ def _anonymise_batch(ids, *, cutoff, actor) -> int:
             a.version += 1
         Appeal.objects.bulk_update(rows, ["reporter", "submitted_by", "idempotency_key", "reporter_name_enc",
                                           "reporter_name_masked", "reporter_phone_enc", "reporter_phone_hash",
-                                          "reporter_phone_masked", "anonymised_at", "version", *TEXT_FIELDS])
+                                          "reporter_phone_masked", "address", "anonymised_at", "version", *TEXT_FIELDS])
         audit.record(actor, "appeals.anonymise", object_type="appeals.appeal",
                      object_id=f"{ids[0]}-{ids[-1]}",
                      after={"count": len(rows), "cutoff": cutoff.isoformat(), "numbers": [a.number for a in rows],
@@ -98,7 +100,7 @@ def export(person) -> list[dict]:
         return []
     return [{
         "number": a.number, "category": a.category.name, "title": a.title, "text": a.text, "state": a.state,
-        "source": a.source, "anonymous": a.anonymous, "lon": a.lon, "lat": a.lat,
+        "source": a.source, "anonymous": a.anonymous, "lon": a.lon, "lat": a.lat, "address": a.address,
         "submitted_at": a.submitted_at, "closed_at": a.closed_at,
         "reporter_name": pii.decrypt(a.reporter_name_enc), "reporter_phone": pii.decrypt(a.reporter_phone_enc),
         "consent_recorded": a.consent_recorded, "rating_resolved": a.rating_resolved,
