@@ -211,7 +211,6 @@ def test_hotline_entry_finds_the_address_sets_the_location_and_keeps_the_words(b
     wait(page, "document.getElementById('pick-status').textContent.includes('北宁1')")
     assert page.input_value("input[name=address]") == "大修厂小区（北宁社区 · 民生街道）"
     page.fill("input[name=address]", "大修厂小区 3 栋门口")  # the caller's own words win
-    page.screenshot(path=f"/tmp/map-entry-{size}.png", full_page=True)
     page.get_by_test_id("submit-appeal").click()
     page.get_by_test_id("appeal-number").wait_for()
     a = Appeal.objects.get()
