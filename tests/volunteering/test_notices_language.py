@@ -9,6 +9,7 @@ import pathlib
 import re
 
 import pytest
+from django.conf import settings
 from django.utils import translation
 
 import gongzhi
@@ -17,6 +18,13 @@ from gongzhi.volunteering import services
 from tests.volunteering.conftest import activity
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _site_language_after():
+    """A page read in English leaves English active in this thread (LocaleMiddleware): reset it."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 def _one(user):

@@ -9,8 +9,18 @@ import pathlib
 import re
 
 import pytest
+from django.conf import settings
+from django.utils import translation
 
 import gongzhi
+
+
+@pytest.fixture(autouse=True)
+def _site_language_after():
+    """A page read in English leaves English active in this thread (LocaleMiddleware): reset it."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
 
 PKG = pathlib.Path(gongzhi.__file__).resolve().parent
 # "check in", "check-out", "checked in", "check-ins", "check people in", "check yourself in"

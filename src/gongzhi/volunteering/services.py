@@ -375,6 +375,9 @@ def team_update(*, actor, team, version, name=KEEP, speciality=KEEP, description
             changes["description"] = _text(description, field_label=_("简介"), max_len=500, required=False)
         if leader is not KEEP:
             p = _person(leader, _("队长"))
+            if p is not None and p.pk != t.leader_id and not TeamMember.objects.filter(team=t, person=p).exists():
+                raise ValidationFailed("leader_not_member", _("队长须从本队队员中选择：%(p)s 不是本队队员。") % {
+                    "p": p.name})
             changes["leader_id"] = p.pk if p else None
         if active is not KEEP:
             changes["active"] = bool(active)
