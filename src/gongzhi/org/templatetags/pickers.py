@@ -44,8 +44,10 @@ def picker(name, kind, purpose="registry", value="", by="id", empty=None, requir
            multiple=False, **data):
     """`multiple`: several may be chosen (value a list); the form posts each under `name`."""
     rows = _chosen(kind, value, by)
-    attrs = {"name": name, "data-picker": kind, "data-purpose": purpose,
-             "data-placeholder": _("输入名称、拼音或首字母搜索"), "data-loading": _("正在搜索…"),
+    hint = _("输入名称、拼音或首字母搜索")
+    # An optional picker says what leaving it empty means ("全部", "按单位登记的地址"), then how to search.
+    placeholder = f"{empty} · {hint}" if empty not in (None, "", "—") else hint
+    attrs = {"name": name, "data-picker": kind, "data-purpose": purpose, "data-placeholder": placeholder, "data-loading": _("正在搜索…"),
              "data-no-results": _("没有与之匹配的可选项")}
     if by != "id":
         attrs["data-value-field"] = by

@@ -30,7 +30,8 @@
       maxOptions: 50, loadThrottle: 250, preload: "focus", openOnFocus: true,
       allowEmptyOption: false, create: false, maxItems: select.multiple ? null : 1,
       placeholder: messages.placeholder || "",
-      plugins: select.multiple ? ["remove_button"] : [],
+      // Several chosen: each with its remove button; one, optional: a button that clears it (back to "all").
+      plugins: select.multiple ? ["remove_button"] : (select.required ? [] : ["clear_button"]),
       // The server already matched pinyin and scope: show what it returned for this very query,
       // in its order (a pinyin query never matches the label on the client).
       score: function (query) {
