@@ -98,7 +98,9 @@ def test_filters_by_community_grid_and_category(client, city, binjiang):
     assert set(board_numbers(client, "overdue", community=city.tree["beining"].code)) == {
         noise.number, street_light.number}
     html = client.get("/appeals/board/", {"section": "overdue", "community": city.tree["beining"].code}).content.decode()
-    assert f'value="{city.micros[0].code}"' in html  # the grid choice appears once a community is chosen
+    # The grid choice appears once a community is chosen: a searchable picker (a community may hold
+    # hundreds of grids), posting the grid's code.
+    assert 'name="grid" data-picker="grid" data-purpose="registry"' in html and 'data-value-field="code"' in html
     assert board_numbers(client, "overdue", grid=city.micros[1].code) == []
     assert set(board_numbers(client, "overdue", grid=city.micros[0].code)) == {noise.number, street_light.number}
     r = client.get("/appeals/board/", {"section": "overdue", "category": "no-such"})

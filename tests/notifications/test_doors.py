@@ -3,6 +3,7 @@ newest first, keyset-paginated, mark one or all read."""
 
 import pytest
 
+from gongzhi.notifications.messages import Msg
 from gongzhi.notifications.models import Notification
 from gongzhi.notifications.services import notify
 from tests.appeals.conftest import bearer, submit
@@ -12,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 def _many(u, n):
     for i in range(n):
-        notify([u], kind="assigned", title=f"通知 {i}", link="/appeals/inbox/")
+        notify([u], kind="assigned", title=Msg(f"通知 {i}"), link="/appeals/inbox/")
     return list(Notification.objects.filter(recipient=u).order_by("-id"))
 
 
@@ -80,7 +81,7 @@ def test_the_page_needs_a_login_and_the_nav_offers_it(client, city):
 
 
 def test_a_notification_link_elsewhere_is_not_followed(client, city):
-    notify([city.gw1], kind="assigned", title="x", link="//evil.example/phish")
+    notify([city.gw1], kind="assigned", title=Msg("x"), link="//evil.example/phish")
     client.force_login(city.gw1)
     n = Notification.objects.get(recipient=city.gw1)
     assert client.post(f"/notifications/{n.id}/open/")["Location"] == "/notifications/"

@@ -354,4 +354,4 @@ def test_report_decisions_are_notified_to_the_submitter(world):
     r = services.report_submit(actor=world.m1, kind="member")
     services.report_reject(actor=world.cw, report=r, version=r.version, reason="请补充服务意向")
     n = Notification.objects.get(recipient=world.m1)
-    assert n.title == "双报到被退回：北宁社区" and n.body == "请补充服务意向"
+    assert n.title == "双报到被退回：北宁社区" and n.body == "退回理由：请补充服务意向"

@@ -273,7 +273,7 @@ def _wo_progress(appeal, event, changes, work_order):
             Kind.PROGRESS, N_("%(org)s已报到：%(number)s %(title)s"),
             Msg(N_("办理结果时限：%(due)s。"), due=_when(work_order.resolve_due))),
         SUMMONS_EVENTS[SummonsAction.RESOLVE]: (
-            Kind.RESULT, N_("%(org)s提交了办理结果：%(number)s %(title)s"), event.note),
+            Kind.RESULT, N_("%(org)s提交了办理结果：%(number)s %(title)s"), Msg.verbatim(event.note)),
         SUMMONS_EVENTS[SummonsAction.RETURN]: (
             Kind.ASSIGNED, N_("%(org)s退回了工单：%(number)s %(title)s"),
             Msg(N_("退回理由：%(reason)s\n请改派其他部门或自行办理。"), reason=event.note)),

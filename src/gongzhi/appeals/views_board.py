@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,7 +19,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from gongzhi.core.errors import GongzhiError, NotFound, PermissionDenied, ValidationFailed
-from gongzhi.places.models import Grid, Place, PlaceKind
+from gongzhi.org import search
+from gongzhi.places.models import PlaceKind
 
 from . import hotspots, present, selectors
 from .models import OPEN_STATES, HotspotState, Source
@@ -51,17 +51,6 @@ def _int_or_none(value):
         raise ValidationFailed("bad_cursor", _("分页游标无效，请从第一页重新开始。")) from None
 
 
-def _communities(actor):
-    """Communities the board can be narrowed to: those inside the actor's dispatch scopes."""
-    qs = Place.objects.filter(kind=PlaceKind.COMMUNITY).order_by("code")
-    if not actor.is_superuser:
-        q = Q(pk__in=[])
-        for s in selectors.dispatch_scopes(actor):
-            q |= Q(path__startswith=s.path) if s.kind == "place" else Q(path=s.place_path)
-        qs = qs.filter(q)
-    return list(qs)
-
-
 def _board_context(request, *, section=None, error=None, posted=None):
     user = request.user
     if not selectors.can_use_board(user):
@@ -71,6 +60,8 @@ def _board_context(request, *, section=None, error=None, posted=None):
     if section not in names:
         raise ValidationFailed("bad_section", _("未知的调度台栏目：%(s)s") % {"s": section})
     filters = {k: (request.GET.get(k) or "").strip() for k in ("community", "grid", "category")}
+    if filters["community"]:  # the picker offers the communities of the actor's dispatch scopes only
+        search.pick_code(user, "community", filters["community"], purpose="board")
     flt = selectors.board_filter(place_code=filters["community"], grid_code=filters["grid"],
                                  category_code=filters["category"])
     counts = selectors.board_counts(user, flt)
@@ -78,9 +69,8 @@ def _board_context(request, *, section=None, error=None, posted=None):
     ctx = {"section": section, "sections": [(n, label, counts.get(n, 0)) for n, label in SECTIONS],
            "hint": SECTION_HINTS[section], "filters": filters,
            "filter_qs": urlencode({k: v for k, v in filters.items() if v}),
-           "communities": _communities(user), "categories": selectors.categories(),
-           "grids": (list(Grid.objects.filter(community=flt.place).order_by("code"))
-                     if flt.place is not None and flt.place.kind == PlaceKind.COMMUNITY else []),
+           "categories": selectors.categories(),
+           "grids": flt.place is not None and flt.place.kind == PlaceKind.COMMUNITY,
            "error": error, "posted": posted or {}, "first_page": not (request.GET.get("after")
                                                                      or request.GET.get("before")),
            "rows": [], "hotspots": [], "next_after": None, "next_before": None}

@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from gongzhi.places.models import Grid, Place, PlaceKind
+from gongzhi.places.models import Grid
 
 from . import public, selectors
 from .models import State
@@ -46,10 +46,9 @@ def public_list(request):
     base = reverse("appeals:public_list")
     next_url = f"{base}?{urlencode(q.params(after=next_after))}" if next_after else None
     first_url = f"{base}?{urlencode(q.params())}" if q.after is not None else None
-    communities = Place.objects.filter(kind=PlaceKind.COMMUNITY).order_by("code").only("code", "name")
     states = [("open", _("未办结")), ("closed", _("已办结或已结束"))] + [(s.value, s.label) for s in State]
     resp = render(request, "appeals/public_list.html", {
-        "q": q, "items": items, "next_url": next_url, "first_url": first_url, "communities": communities,
+        "q": q, "items": items, "next_url": next_url, "first_url": first_url,
         "categories": selectors.categories(), "states": states, "tile_url": settings.MAP_TILE_URL,
         "points": [_point(v) for v in items], "outlines": _outlines(items)})
     return _cache(request, resp)

@@ -23,7 +23,7 @@ from gongzhi.core.exports import Column, xlsx_response
 from gongzhi.org import search as pick_search
 from gongzhi.org.models import Organization
 from gongzhi.org.picker_widget import PickerSelect
-from gongzhi.places.models import Place, PlaceKind
+from gongzhi.places.models import Place
 
 from . import permissions, present, selectors, services
 from .models import (
@@ -101,10 +101,6 @@ def need_list(request):
     page = Paginator(qs, PER_PAGE).get_page(g.get("page"))
     return render(request, "lists/needs.html", {"page": page, "f": g, "qs": _query_string(request),
                                                 **_choices_ctx()})
-
-
-def _communities():
-    return Place.objects.filter(kind=PlaceKind.COMMUNITY).order_by("path")
 
 
 @login_required
@@ -277,7 +273,6 @@ def _resource_values(resource, posted) -> dict:
 
 def _resource_form_ctx(request, resource=None, *, posted=None, error=None) -> dict:
     return {"resource": resource, "v": _resource_values(resource, posted), "error": error,
-            "communities": _communities(),
             "owner_units": permissions.taker_units(request.user),
             "is_member": permissions.person_of(request.user) is not None,
             "selected_places": [str(x) for x in (posted.getlist("places") if posted else

@@ -22,6 +22,8 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext
 
 _NESTED = "m"
+# The msgid of a person's own words (Msg.verbatim): no catalogue translates it, so gettext keeps it.
+VERBATIM = "%(text)s"
 
 
 def _lazy_msgid(value) -> str | None:
@@ -50,6 +52,11 @@ class Msg:
 
     def __init__(self, msgid: str = "", /, **params):
         self._parts = [[str(msgid), {k: _param(v) for k, v in params.items()}]] if msgid else []
+
+    @classmethod
+    def verbatim(cls, text) -> Msg:
+        """Text typed by a person (a reason, a note): shown as typed in every language."""
+        return cls(VERBATIM, text=str(text or "")) if text else cls()
 
     @classmethod
     def of_parts(cls, parts) -> Msg:

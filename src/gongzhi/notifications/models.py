@@ -22,6 +22,8 @@ class Kind(models.TextChoices):
     PROGRESS = "progress", _("办理进展")
     COMMENT = "comment", _("补充说明")
     RATING = "rating", _("评价")
+    DUTY_REPORT = "duty_report", _("报到审核")  # a 双报到 approved or returned: not an appeal's result
+    ACTIVITY = "activity", _("志愿活动")  # an activity changed, cancelled, a waiting place promoted
 
 
 class EmailState(models.TextChoices):

@@ -22,17 +22,23 @@ from .models import EmailState, Notification
 log = logging.getLogger(__name__)
 
 
-def notify(recipients, *, kind: str, title, body="", link="", appeal_number="", target="", exclude=None,
+def notify(recipients, *, kind: str, title: Msg, body: Msg | str = "", link="", appeal_number="", target="", exclude=None,
            now=None) -> list[Notification]:
     """Queue one notification per distinct active recipient, in the caller's transaction.
 
-    `title` and `body` are best `messages.Msg`: kept as message codes and parameters, they are
-    rendered in the reader's language each time the row is shown (page, API, email), so a Chinese
-    actor's step reaches an English reader in English. Plain text or callables taking no argument
-    are rendered once, here, in the site's language (settings.LANGUAGE_CODE), whatever the language
-    of the request that caused them. Either way the site-language text is stored in `title`/`body`,
-    the fallback. `exclude` (the actor) gets nothing: nobody is told about their own action.
+    `title` and `body` are `messages.Msg` (body may be left out): kept as message codes and
+    parameters, they are rendered in the reader's language each time the row is shown (page, API,
+    email), so a Chinese actor's step reaches an English reader in English. Plain text is refused
+    (a TypeError, a programming error): text fixed in one language would reach every reader in it.
+    The site-language rendering is stored in `title`/`body` too, as the fallback. `exclude` (the
+    actor) gets nothing: nobody is told about their own action.
     """
+    if not isinstance(title, Msg) or not title:
+        raise TypeError("notify(title=…) takes a messages.Msg, not fixed-language text")
+    if body in ("", None):
+        body = Msg()
+    if not isinstance(body, Msg):
+        raise TypeError("notify(body=…) takes a messages.Msg, not fixed-language text")
     seen, users = set(), []
     for u in recipients:
         if u is None or not getattr(u, "is_active", False) or u.pk in seen:
@@ -47,8 +53,7 @@ def notify(recipients, *, kind: str, title, body="", link="", appeal_number="", 
     message = {key: value.parts() for key, value in (("title", title), ("body", body))
                if isinstance(value, Msg) and value}
     with translation.override(settings.LANGUAGE_CODE):
-        title_ = str(title() if callable(title) else title)[:200]
-        body_ = str(body() if callable(body) else body)
+        title_, body_ = title.render()[:200], body.render()
     rows = [Notification(recipient=u, kind=kind, title=title_, body=body_, message=message, link=link,
                          appeal_number=appeal_number, target=target, created_at=now,
                          email_state=EmailState.PENDING if u.email else EmailState.SKIPPED)

@@ -14,6 +14,11 @@ Purposes and their scopes (the rules live in the selectors they name):
   (appeals.selectors.summonable_organizations), for an actor who may blow its whistle.
 - "dispatch" (context: a need number): units, party members and volunteer teams of the need's
   community (lists.selectors.dispatch_takers), for an actor who may dispatch it.
+- "organise": what a volunteering form may name: communities (those the actor manages, else any),
+  member units the actor organises for (volunteer.organise), volunteer teams the actor may edit.
+- "board" (communities): those inside the actor's dispatch scopes, as the dispatch board filters.
+- "team" (context: a team id; people): the team's members, for whoever may edit the team (its leader).
+Communities for "public" may be searched without signing in (the public appeal list filters by them).
 """
 
 from __future__ import annotations
@@ -29,8 +34,8 @@ from gongzhi.places.models import Grid, Place, PlaceKind
 
 from .models import UNIT_KINDS, Organization, OrgKind, Person
 
-KINDS = ("organization", "department", "member_unit", "person", "grid", "place", "community", "taker")
-PURPOSES = ("registry", "edit", "public", "whistle", "dispatch")
+KINDS = ("organization", "department", "member_unit", "person", "grid", "place", "community", "taker", "team")
+PURPOSES = ("registry", "edit", "public", "whistle", "dispatch", "organise", "board", "team")
 # Which kinds each purpose offers.
 PURPOSE_KINDS = {
     "registry": ("organization", "department", "member_unit", "person", "grid", "place", "community"),
@@ -38,6 +43,9 @@ PURPOSE_KINDS = {
     "public": ("community", "place", "grid"),
     "whistle": ("organization", "department", "member_unit"),
     "dispatch": ("member_unit", "person", "taker"),
+    "organise": ("community", "member_unit", "team"),
+    "board": ("community",),
+    "team": ("person",),
 }
 LIMIT_DEFAULT, LIMIT_MAX = 20, 50
 # Prefixes of a dispatch taker's value ("org:12", "person:7", "team:3"), as the need form posts it.
@@ -66,7 +74,9 @@ def _check(kind: str, purpose: str, limit) -> tuple[str, int]:
     return purpose, limit
 
 
-def _signed_in(actor):
+def _signed_in(actor, kind="", purpose=""):
+    if purpose == "public" and kind == "community":
+        return  # community names are public (the public appeal list and map show them)
     if actor is None or not getattr(actor, "is_authenticated", False):
         raise PermissionDenied("forbidden", _("请先登录。"))
 
@@ -97,6 +107,58 @@ def _dispatch_scope(actor, context) -> dict:
     return list_selectors.dispatch_takers(need)
 
 
+def _organise_scope(actor, kind):
+    from gongzhi.volunteering import services as vol
+    from gongzhi.volunteering.models import Team
+
+    if kind == "community":
+        qs = Place.objects.filter(kind=PlaceKind.COMMUNITY).select_related("parent")
+        if actor.is_superuser:
+            return qs
+        mine = qs.filter(scopes.scope_q(actor, vol.MANAGE, Place))
+        return mine if mine.exists() else qs
+    if kind == "member_unit":
+        return Organization.objects.filter(scopes.scope_q(actor, vol.ORGANISE, Organization)).select_related(
+            "place", "parent")
+    teams = Team.objects.filter(active=True).select_related("community")
+    if actor.is_superuser:
+        return teams
+    person = vol.person_of(actor)
+    q = scopes.scope_q(actor, vol.MANAGE, Team) | Q(unit__in=Organization.objects.filter(
+        scopes.scope_q(actor, vol.ORGANISE, Organization)))
+    if person is not None:
+        q |= Q(leader=person)
+    return teams.filter(q)
+
+
+def _board_scope(actor):
+    from gongzhi.appeals import selectors as appeal_selectors
+
+    if not appeal_selectors.can_use_board(actor):
+        raise PermissionDenied("forbidden", _("调度台只对社区工作者和街道干部开放。"))
+    qs = Place.objects.filter(kind=PlaceKind.COMMUNITY).select_related("parent")
+    if actor.is_superuser:
+        return qs
+    q = Q(pk__in=[])
+    for s in appeal_selectors.dispatch_scopes(actor):
+        q |= Q(path__startswith=s.path) if s.kind == "place" else Q(path=s.place_path)
+    return qs.filter(q)
+
+
+def _team_scope(actor, context):
+    from gongzhi.volunteering import services as vol
+    from gongzhi.volunteering.models import Team
+
+    team = Team.objects.filter(pk=int(context)).first() if str(context or "").isdigit() and len(
+        str(context)) < 16 else None
+    if team is None:
+        raise _bad("context_required", _("选择队长时需要给出服务队编号（for=team&team=编号）。"))
+    if not vol.can_edit_team(actor, team):
+        raise PermissionDenied("forbidden", _("您不能修改这个服务队。"))
+    return Person.objects.filter(team_memberships__team=team).select_related(
+        "registered_community", "party__home_organization")
+
+
 def _registry(actor, model, purpose="registry"):
     if purpose == "public":
         return model.objects.all()
@@ -105,6 +167,12 @@ def _registry(actor, model, purpose="registry"):
 
 def _base(actor, kind: str, purpose: str, context):
     """The queryset (or, for dispatch takers, the dict of querysets) the actor may choose from."""
+    if purpose == "organise":
+        return _organise_scope(actor, kind)
+    if purpose == "board":
+        return _board_scope(actor)
+    if purpose == "team":
+        return _team_scope(actor, context)
     if purpose == "whistle":
         orgs = _whistle_scope(actor, context)
     elif purpose == "dispatch":
@@ -191,11 +259,13 @@ def _teams_matching(qs, terms: list[str], limit: int) -> list:
 def pick(actor, kind: str, *, q: str = "", purpose: str = "", context=None, limit=LIMIT_DEFAULT) -> list[dict]:
     """What the actor may choose of `kind` for `purpose`, matching `q` (name, pinyin or initials)."""
     purpose, limit = _check(kind, purpose, limit)
-    _signed_in(actor)
+    _signed_in(actor, kind, purpose)
     if q is not None and len(q) > QUERY_MAX:
         raise _bad("query_too_long", _("搜索词最多 %(max)d 个字。") % {"max": QUERY_MAX})
     terms = query_terms(q or "")
     base = _base(actor, kind, purpose, context)
+    if kind == "team":
+        return [_out(row) for row in _teams_matching(base, terms, limit)]
     if kind != "taker":
         return [_out(row) for row in _ranked(base, terms, limit)]
     found = []
@@ -222,7 +292,7 @@ def pick_one(actor, kind: str, value, *, purpose: str = "", context=None):
     """The row a form posted, if the picker would have offered it; otherwise a clear error.
     For dispatch takers `value` is "org:12", "person:7" or "team:3" and a (group, row) pair is returned."""
     purpose, _limit = _check(kind, purpose, LIMIT_DEFAULT)
-    _signed_in(actor)
+    _signed_in(actor, kind, purpose)
     base = _base(actor, kind, purpose, context)
     raw = str(value or "").strip()
     group = None
@@ -235,3 +305,15 @@ def pick_one(actor, kind: str, value, *, purpose: str = "", context=None):
         raise _bad("not_choosable", _("所选的「%(v)s」不存在或不在可选范围内，请重新选择。") % {"v": str(value or "")[:40]},
                     field=kind)
     return (group, row) if kind == "taker" else row
+
+
+def pick_code(actor, kind: str, code, *, purpose: str = "", context=None):
+    """Like pick_one, for the forms and filters that post a place's or a grid's code."""
+    purpose, _limit = _check(kind, purpose, LIMIT_DEFAULT)
+    _signed_in(actor, kind, purpose)
+    raw = str(code or "").strip()
+    row = _base(actor, kind, purpose, context).filter(code=raw).first() if 0 < len(raw) <= 24 else None
+    if row is None:
+        raise _bad("not_choosable", _("所选的「%(v)s」不存在或不在可选范围内，请重新选择。") % {"v": raw[:40]},
+                    field=kind)
+    return row

@@ -158,7 +158,7 @@ def _request_out(req: CreditRequest) -> dict:
 
 
 @router.post("/timebank/credits", auth=AUTH, response={201: dict, 202: dict},
-             summary="Credit hours by hand, with a reason (timebank.manage; never to one's own account). "
+             summary="Credit time credits (时间币) by hand, with a reason (timebank.manage; never to one's own account). "
                      "Above the second-approval size: 202 with a pending credit request")
 def manual_credit(request, body: CreditIn):
     out = services.manual_credit(actor=request.user, person=body.person_id, hours=body.hours, reason=body.reason)

@@ -78,7 +78,7 @@ class RejectIn(Schema):
     reason: str = ""
 
 
-@router.get("/volunteering/reports", auth=AUTH, summary="Dual reports I may see (mine, my unit's, my communities')")
+@router.get("/volunteering/reports", auth=AUTH, summary="Duty reports (双报到) I may see (mine, my unit's, my communities')")
 def report_list(request, kind: str = "", state: str = "", year: int | None = None, q: str = "", page: int = 1,
                 limit: int = 50):
     if year is not None:
@@ -89,25 +89,25 @@ def report_list(request, kind: str = "", state: str = "", year: int | None = Non
     return {"items": [report_out(r) for r in rows[:limit]], "page": page, "has_next": len(rows) > limit}
 
 
-@router.post("/volunteering/reports", auth=AUTH, response={201: dict}, summary="Register a unit or oneself")
+@router.post("/volunteering/reports", auth=AUTH, response={201: dict}, summary="Report for duty (双报到): a unit to its community, a party member to where they live")
 def report_submit(request, body: ReportIn):
     r = services.report_submit(actor=request.user, kind=body.kind, community=body.community_id,
                                organization=body.organization_id, offer=body.offer, year=body.year)
     return Status(201, report_out(r))
 
 
-@router.post("/volunteering/reports/{pk}/approve", auth=AUTH, summary="Approve (community worker)")
+@router.post("/volunteering/reports/{pk}/approve", auth=AUTH, summary="Approve a duty report (community worker)")
 def report_approve(request, pk: int, body: VersionIn):
     return report_out(services.report_approve(actor=request.user, report=pk, version=body.version))
 
 
-@router.post("/volunteering/reports/{pk}/reject", auth=AUTH, summary="Reject with a reason (community worker)")
+@router.post("/volunteering/reports/{pk}/reject", auth=AUTH, summary="Return a duty report with a reason (community worker)")
 def report_reject(request, pk: int, body: RejectIn):
     return report_out(services.report_reject(actor=request.user, report=pk, version=body.version,
                                              reason=body.reason))
 
 
-@router.post("/volunteering/reports/{pk}/withdraw", auth=AUTH, summary="Withdraw my (my unit's) report")
+@router.post("/volunteering/reports/{pk}/withdraw", auth=AUTH, summary="Withdraw my (my unit's) duty report")
 def report_withdraw(request, pk: int, body: VersionIn):
     return report_out(services.report_withdraw(actor=request.user, report=pk, version=body.version))
 
@@ -316,7 +316,7 @@ def activity_capacity(request, pk: int, body: CapacityIn):
     return activity_out(request.user, a, detail=True)
 
 
-@router.post("/volunteering/activities/{pk}/code", auth=AUTH, summary="Rotate the check-in code")
+@router.post("/volunteering/activities/{pk}/code", auth=AUTH, summary="Rotate the check-in code (6 letters or digits)")
 def activity_rotate_code(request, pk: int):
     return activity_out(request.user, services.activity_rotate_code(actor=request.user, activity=pk), detail=True)
 
@@ -341,11 +341,11 @@ def attendance_mark(request, pk: int, direction: str):
                                                direction="in" if direction == "checkin" else "out"))
 
 
-@router.post("/volunteering/checkin", auth=AUTH, summary="Check in with the code shown at the venue")
+@router.post("/volunteering/checkin", auth=AUTH, summary="Check in (签到) at an activity with the code shown at the venue (6 letters or digits)")
 def check_in(request, body: CodeIn):
     return signup_out(services.check_in(actor=request.user, code=body.code))
 
 
-@router.post("/volunteering/checkout", auth=AUTH, summary="Check out with the code; credits the hours")
+@router.post("/volunteering/checkout", auth=AUTH, summary="Check out (签退) with the code; the time present is credited as time credits (时间币)")
 def check_out(request, body: CodeIn):
     return signup_out(services.check_out(actor=request.user, code=body.code))

@@ -21,12 +21,14 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 
 from gongzhi.core import audit, scopes
 from gongzhi.core.duties import refuse_self
 from gongzhi.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from gongzhi.core.text import checked_text, clean_text
 from gongzhi.core.transactions import serialised
+from gongzhi.notifications.messages import Msg
 from gongzhi.org.models import Organization, PartyStatus, Person
 from gongzhi.places.models import Place, PlaceKind
 
@@ -266,14 +268,14 @@ def _decide(*, actor, report, version, state, reason=""):
 
 
 def _notify_report(r: DualReport, exclude=None):
+    """The submitter hears the review of their 双报到 (kind DUTY_REPORT: a review, not an appeal's result)."""
     from gongzhi.notifications import services as notifications
+    from gongzhi.notifications.models import Kind
 
     approved = r.state == ReportState.APPROVED
-
-    def title():
-        return (_("双报到已通过：%(c)s") if approved else _("双报到被退回：%(c)s")) % {"c": r.community.name}
-
-    notifications.notify([r.submitted_by], kind="result", title=title, body=r.reason,
+    title = Msg(N_("双报到已通过：%(c)s") if approved else N_("双报到被退回：%(c)s"), c=r.community.name)
+    body = Msg(N_("退回理由：%(r)s"), r=r.reason) if r.reason else Msg()
+    notifications.notify([r.submitted_by], kind=Kind.DUTY_REPORT, title=title, body=body,
                          link="/volunteering/reports/", target=f"dualreport:{r.pk}", exclude=exclude)
 
 
@@ -373,6 +375,9 @@ def team_update(*, actor, team, version, name=KEEP, speciality=KEEP, description
             changes["description"] = _text(description, field_label=_("简介"), max_len=500, required=False)
         if leader is not KEEP:
             p = _person(leader, _("队长"))
+            if p is not None and p.pk != t.leader_id and not TeamMember.objects.filter(team=t, person=p).exists():
+                raise ValidationFailed("leader_not_member", _("队长须从本队队员中选择：%(p)s 不是本队队员。") % {
+                    "p": p.name})
             changes["leader_id"] = p.pk if p else None
         if active is not KEEP:
             changes["active"] = bool(active)
@@ -569,8 +574,8 @@ def activity_update(*, actor, activity, version, title=KEEP, description=KEEP, v
         if a.state == ActivityState.PUBLISHED and {"starts_at", "ends_at", "venue"} & changes.keys():
             live = a.signups.filter(state__in=(SignUpState.SIGNED, SignUpState.WAITING)).select_related("person__user")
             when = timezone.localtime(a.starts_at).strftime("%Y-%m-%d %H:%M")
-            _notify([s.person.user for s in live], a, lambda: _("活动有变动：%(t)s") % {"t": a.title},
-                    lambda: _("时间：%(w)s；地点：%(v)s") % {"w": when, "v": a.venue}, exclude=actor)
+            _notify([s.person.user for s in live], a, Msg(N_("活动有变动：%(t)s"), t=a.title),
+                    Msg(N_("时间：%(w)s；地点：%(v)s"), w=when, v=a.venue), exclude=actor)
         return a
 
     return _serialised(write)
@@ -610,8 +615,8 @@ def activity_cancel(*, actor, activity, version, reason) -> Activity:
         a.signups.filter(pk__in=[s.pk for s in live]).update(state=SignUpState.CANCELLED,
                                                               cancelled_at=timezone.now(),
                                                               version=F("version") + 1)
-        _notify([s.person.user for s in live], a, lambda: _("活动已取消：%(t)s") % {"t": a.title},
-                lambda: reason, exclude=actor)
+        _notify([s.person.user for s in live], a, Msg(N_("活动已取消：%(t)s"), t=a.title),
+                Msg(N_("取消原因：%(r)s"), r=reason), exclude=actor)
         audit.record(actor, "volunteering.activity_cancel", a, before={"state": a.state},
                      after={"state": ActivityState.CANCELLED, "reason": reason, "signups": len(live)})
         a.refresh_from_db()
@@ -652,10 +657,12 @@ def activity_finish(*, actor, activity, version, summary, beneficiaries) -> Acti
     return _serialised(write)
 
 
-def _notify(users, activity, title, body, exclude=None):
+def _notify(users, activity, title: Msg, body: Msg, exclude=None):
+    """Volunteers hear of their activity (kind ACTIVITY: not a work assignment)."""
     from gongzhi.notifications import services as notifications
+    from gongzhi.notifications.models import Kind
 
-    notifications.notify([u for u in users if u is not None], kind="assigned", title=title, body=body,
+    notifications.notify([u for u in users if u is not None], kind=Kind.ACTIVITY, title=title, body=body,
                          link=f"/volunteering/activities/{activity.pk}/", target=f"activity:{activity.pk}",
                          exclude=exclude)
 
@@ -731,8 +738,8 @@ def _promote(actor, a: Activity, now) -> list[SignUp]:
         SignUp.objects.filter(pk=w.pk).update(state=SignUpState.SIGNED, promoted_at=now, version=F("version") + 1)
         audit.record(actor, "volunteering.signup_promote", w, before={"state": SignUpState.WAITING},
                      after={"state": SignUpState.SIGNED})
-        _notify([w.person.user], a, lambda: _("候补成功：%(t)s") % {"t": a.title},
-                lambda: _("有人取消了报名，您已从候补名单转为正式报名，请按时参加。"))
+        _notify([w.person.user], a, Msg(N_("候补成功：%(t)s"), t=a.title),
+                Msg(N_("有人取消了报名，您已从候补名单转为正式报名，请按时参加。")))
         promoted.append(w)
     return promoted
 

@@ -38,12 +38,15 @@ def _day(value) -> dt.date | None:
     return day if bounds.in_range(day) else None
 
 
-def _communities(user):
-    qs = Place.objects.filter(kind=PlaceKind.COMMUNITY)
-    if user.is_superuser:
-        return qs
-    mine = qs.filter(scopes.scope_q(user, services.MANAGE, Place))
-    return mine if mine.exists() else qs
+def _default_community(user) -> str:
+    """The community a new activity or team is preselected with: the one the actor manages, when
+    there is exactly one, else where they live (they pick another with the searchable picker)."""
+    mine = Place.objects.filter(kind=PlaceKind.COMMUNITY).filter(scopes.scope_q(user, services.MANAGE, Place))
+    ids = list(mine.values_list("pk", flat=True)[:2]) if not user.is_superuser else []
+    if len(ids) == 1:
+        return str(ids[0])
+    person = services.person_of(user)
+    return str(person.registered_community_id) if person and person.registered_community_id else ""
 
 
 def _liaison_units(user):
@@ -92,7 +95,7 @@ def activity_list(request):
         "prev_q": urlencode({**keep, "view": view, "on": prev_on.isoformat()}),
         "next_q": urlencode({**keep, "view": view, "on": end.isoformat()}),
         "page_q": urlencode({**keep, "view": view, "on": on.isoformat()}),
-        "filters": g, "states": ActivityState.choices, "communities": Place.objects.filter(kind=PlaceKind.COMMUNITY),
+        "filters": g, "states": ActivityState.choices,
         "can_create": (scopes.can(request.user, services.MANAGE) or scopes.can(request.user, services.ORGANISE)
                        or (person is not None and Team.objects.filter(leader=person).exists())),
     })
@@ -115,12 +118,10 @@ def activity_new(request):
         else:
             messages.success(request, _("活动已创建。"))
             return redirect("volunteering:activity", pk=a.pk)
-    person = services.person_of(request.user)
-    teams = Team.objects.filter(active=True).select_related("community")
-    editable = [t for t in teams if services.can_edit_team(request.user, t) or (person and t.leader_id == person.pk)]
+    if not posted.get("community"):
+        posted["community"] = _default_community(request.user)
     return render(request, "volunteering/activity_new.html", {
-        "posted": posted, "error": error, "communities": _communities(request.user), "teams": editable,
-        "units": _liaison_units(request.user), "kinds": OrganiserKind.choices}, status=status)
+        "posted": posted, "error": error, "kinds": OrganiserKind.choices}, status=status)
 
 
 @login_required
@@ -247,7 +248,7 @@ def team_list(request):
     my_ids = set(person.team_memberships.values_list("team_id", flat=True)) if person else set()
     return render(request, "volunteering/teams.html", {
         "page": page, "q": request.GET.get("q", ""), "my_ids": my_ids,
-        "communities": Place.objects.filter(kind=PlaceKind.COMMUNITY), "filters": request.GET,
+        "filters": request.GET,
         "can_create": scopes.can(request.user, services.MANAGE) or scopes.can(request.user, services.ORGANISE)})
 
 
@@ -266,9 +267,9 @@ def team_new(request):
         else:
             messages.success(request, _("志愿服务队已组建。"))
             return redirect("volunteering:team", pk=t.pk)
-    return render(request, "volunteering/team_new.html", {
-        "posted": posted, "error": error, "communities": _communities(request.user),
-        "units": _liaison_units(request.user)}, status=status)
+    if not posted.get("community"):
+        posted["community"] = _default_community(request.user)
+    return render(request, "volunteering/team_new.html", {"posted": posted, "error": error}, status=status)
 
 
 @login_required
@@ -308,8 +309,9 @@ def report_register(request):
     g = request.GET
     person = services.person_of(user)
     staff = scopes.can(user, services.VIEW)
-    ctx = {"mine": selectors.my_reports(user), "person": person, "units": _liaison_units(user),
-           "communities": Place.objects.filter(kind=PlaceKind.COMMUNITY), "year": services.current_year(),
+    units = list(_liaison_units(user).values_list("pk", flat=True)[:1])
+    ctx = {"mine": selectors.my_reports(user), "person": person, "units": bool(units),
+           "first_unit": units[0] if units else "", "year": services.current_year(),
            "staff": staff, "kinds": ReportKind.choices, "states": ReportState.choices, "filters": g,
            "in_service": bool(person and getattr(person, "party", None) and person.party.status == "in_service")}
     if staff:

@@ -12,6 +12,7 @@
     params.set("for", select.dataset.purpose || "registry");
     if (select.dataset.appeal) params.set("appeal", select.dataset.appeal);
     if (select.dataset.need) params.set("need", select.dataset.need);
+    if (select.dataset.team) params.set("team", select.dataset.team);
     params.set("limit", select.dataset.limit || "20");
     return "/api/v1/pick/" + encodeURIComponent(select.dataset.picker) + "?" + params.toString();
   }
@@ -27,8 +28,10 @@
     var ts = new window.TomSelect(select, {
       valueField: field, labelField: "label", searchField: ["label"],
       maxOptions: 50, loadThrottle: 250, preload: "focus", openOnFocus: true,
-      allowEmptyOption: false, create: false, maxItems: 1,
+      allowEmptyOption: false, create: false, maxItems: select.multiple ? null : 1,
       placeholder: messages.placeholder || "",
+      // Several chosen: each with its remove button; one, optional: a button that clears it (back to "all").
+      plugins: select.multiple ? ["remove_button"] : (select.required ? [] : ["clear_button"]),
       // The server already matched pinyin and scope: show what it returned for this very query,
       // in its order (a pinyin query never matches the label on the client).
       score: function (query) {
