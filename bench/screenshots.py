@@ -53,6 +53,9 @@ SHOTS = {
 }
 
 
+KIND_ZH = {"phone": "手机", "desktop": "电脑"}
+
+
 def image_name(username: str, kind: str) -> str:
     return f"{username}-{kind}.jpg"
 
@@ -64,7 +67,7 @@ def readme_block(folder: str = "docs/screenshots") -> str:
         rows = [head, "|---|---|---|"]
         for username, zh, en in ROLES:
             label = pick(zh, en)
-            cells = [f"![{label} {kind}]({folder}/{image_name(username, kind)})" for kind in SHOTS]
+            cells = [f"![{label} {pick(KIND_ZH[kind], kind)}]({folder}/{image_name(username, kind)})" for kind in SHOTS]
             rows.append(f"| {label} (`{username}`) | " + " | ".join(cells) + " |")
         return "\n".join(rows)
 
