@@ -91,8 +91,7 @@ def test_every_menu_page_of_the_role_on_a_phone_in_english(browser, demo, userna
         problems = []
         for url in dict.fromkeys(menu):
             errors.clear()
-            response = page.goto(base + url)
-            page.wait_for_load_state("networkidle")
+            response = page.goto(base + url)  # after its load event: deferred scripts have run
             if response.status != 200:
                 problems.append(f"{url}: {response.status}")
             if not page.evaluate(NO_SIDEWAYS_SCROLL):
