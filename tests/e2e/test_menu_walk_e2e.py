@@ -20,7 +20,8 @@ PHONE = {"width": 390, "height": 844}
 HAN = re.compile(r"[\u3400-\u9fff]+")
 
 # The interface's own words on a page: the menu, headings, table headings, buttons, a label's own text
-# and its choices, and fold-out titles. The language switch names the other language.
+# and its choices, and fold-out titles. The language switch names the other language; a notification's
+# title is its message, rendered in the reader's language (tests/notifications).
 UI_TEXT_JS = """() => {
   const own = el => [...el.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join(' ');
   const out = [];
@@ -51,17 +52,12 @@ def _data_words() -> set[str]:
     from django.apps import apps
 
     words = set()
-    for model, fields in {"org.Person": ["name"], "org.Organization": ["name", "short_name"],
+    for model, fields in {"org.Person": ["name"], "org.Organization": ["name"],
                           "places.Place": ["name"], "places.Grid": ["name"], "auth.User": ["first_name"],
                           "appeals.Appeal": ["title"], "lists.Need": ["title", "beneficiary"],
                           "lists.Resource": ["title"], "lists.Project": ["title"],
                           "volunteering.Team": ["name"], "volunteering.Activity": ["title"]}.items():
-        try:
-            m = apps.get_model(model)
-        except LookupError:
-            continue
-        names = [f for f in fields if any(x.name == f for x in m._meta.get_fields())]
-        for row in m.objects.values_list(*names):
+        for row in apps.get_model(model).objects.values_list(*fields):
             words.update(HAN.findall(" ".join(str(v or "") for v in row)))
     return words
 
