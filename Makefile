@@ -6,7 +6,7 @@ PORT ?= 8000
 SCALE ?= district
 export DJANGO_SETTINGS_MODULE := gongzhi.settings
 
-.PHONY: demo test install assets migrate seed serve lint bench bench-load clean messages
+.PHONY: demo test install assets migrate seed serve lint bench bench-load clean messages screenshots
 
 $(BIN)/gongzhi: requirements.txt requirements-dev.txt requirements-bench.txt pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -54,6 +54,10 @@ test: install
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+
+# Each demo role's home page, phone and desktop, into docs/screenshots/ (a throw-away small demo; see the script).
+screenshots: install
+	$(BIN)/python bench/screenshots.py
 
 messages:
 	cd src/gongzhi && ../../$(BIN)/gongzhi makemessages -l en --no-location && ../../$(BIN)/gongzhi compilemessages
