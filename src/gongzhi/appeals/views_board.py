@@ -61,7 +61,7 @@ def _board_context(request, *, section=None, error=None, posted=None):
         raise ValidationFailed("bad_section", _("未知的调度台栏目：%(s)s") % {"s": section})
     filters = {k: (request.GET.get(k) or "").strip() for k in ("community", "grid", "category")}
     if filters["community"]:  # the picker offers the communities of the actor's dispatch scopes only
-        search.pick_code(user, "community", filters["community"], purpose="board")
+        _check_board_place(user, filters["community"])
     flt = selectors.board_filter(place_code=filters["community"], grid_code=filters["grid"],
                                  category_code=filters["category"])
     counts = selectors.board_counts(user, flt)
@@ -89,6 +89,21 @@ def _board_context(request, *, section=None, error=None, posted=None):
                                                             after=request.GET.get("after"), limit=PAGE_SIZE)
         ctx["rows"] = [(a, present.is_overdue(a, now)) for a in rows]
     return ctx
+
+
+def _check_board_place(user, code: str) -> None:
+    """A community the board's picker offers, or a street inside the actor's dispatch scopes: the KPI
+    page links a street's "overdue now" here by the street's code, and the board filters by any
+    place's subtree."""
+    try:
+        search.pick_code(user, "community", code, purpose="board")
+    except GongzhiError:
+        from gongzhi.places.models import Place
+
+        street = Place.objects.filter(code=code, kind=PlaceKind.STREET).first()
+        if street is None or not (user.is_superuser or any(s.kind == "place" and street.path.startswith(s.path)
+                                                          for s in selectors.dispatch_scopes(user))):
+            raise
 
 
 @login_required
