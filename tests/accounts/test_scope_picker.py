@@ -6,6 +6,7 @@ A code posted around the picker, outside that scope, is refused with a clear mes
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from gongzhi.accounts import services
@@ -87,3 +88,26 @@ def test_a_scope_outside_the_administrators_own_is_refused_and_nothing_changes(c
                     {"role": "resident", "scope_kind": "organization", "scope_code": str(nodes["unit"].pk)})
     assert r.status_code == 302
     assert RoleAssignment.objects.filter(user=acc.subject, organization=nodes["unit"]).exists()
+
+
+def test_the_new_account_links_a_person_chosen_with_a_picker_in_the_administrators_scope(client, acc):
+    from gongzhi.org.models import Person
+
+    mine = Person.objects.create(name="北宁某人", registered_community=acc.tree["beining"])
+    far = Person.objects.create(name="桃源某人", registered_community=acc.taoyuan)
+    assert labels(search.pick(acc.admin, "person", q="mr", purpose="grant")) == ["北宁某人"]
+    assert labels(search.pick(acc.far_admin, "person", q="mr", purpose="grant")) == ["桃源某人"]
+    client.force_login(acc.admin)
+    html = client.get(reverse("accounts:user_create")).content.decode()
+    [tag] = re.findall(r'<select name="person_id"[^>]*>', html)
+    assert 'data-picker="person"' in tag and 'data-purpose="grant"' in tag
+    form = {"username": "wangwu", "full_name": "王五", "password": "gongzhi-demo", "password2": "gongzhi-demo",
+            "role": "", "scope_kind": "place", "scope_code": ""}
+    User = get_user_model()
+    before = User.objects.count()
+    r = client.post(reverse("accounts:user_create"), {**form, "person_id": str(far.pk)})
+    assert r.status_code == 400 and "不在您的范围内" in r.content.decode() and User.objects.count() == before
+    r = client.post(reverse("accounts:user_create"), {**form, "person_id": str(mine.pk)})
+    assert r.status_code == 302
+    mine.refresh_from_db()
+    assert mine.user.username == "wangwu"

@@ -9,7 +9,6 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from gongzhi.core import scopes
 from gongzhi.core.errors import GongzhiError
 from gongzhi.org.picker_widget import PickerSelect
 
@@ -84,8 +83,8 @@ class UserCreateForm(ScopeMixin, forms.Form):
                                help_text=_("至少 8 位。请当面告知本人。"))
     password2 = forms.CharField(label=_("再次输入密码"), strip=False,
                                 widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-    person_id = forms.IntegerField(label=_("关联人员编号"), required=False, min_value=1,
-                                   help_text=_("人员列表中的编号，可不填；不填时须授予首个角色。"))
+    person_id = forms.IntegerField(label=_("关联人员"), required=False, min_value=1,
+                                   help_text=_("在您的管理范围内搜索，可不选；不选时须授予首个角色。"))
     role = forms.ChoiceField(label=_("首个角色"), required=False,
                              choices=[("", _("（暂不授予）"))] + list(Role.choices))
     scope_kind = forms.ChoiceField(label=_("角色范围类型"), choices=SCOPE_KIND_CHOICES, initial="place")
@@ -93,8 +92,11 @@ class UserCreateForm(ScopeMixin, forms.Form):
                                  help_text=SCOPE_HELP)
 
     def __init__(self, *args, user, **kwargs):
+        from gongzhi.org.models import Person
+
         super().__init__(*args, **kwargs)
         self.actor = user
+        self.fields["person_id"].widget = PickerSelect("person", purpose="grant", model=Person)
         self._follow_scope_kind()
 
     def clean_person_id(self):
@@ -103,7 +105,7 @@ class UserCreateForm(ScopeMixin, forms.Form):
         pk = self.cleaned_data.get("person_id")
         if pk is None:
             return None
-        person = scopes.restrict(Person.objects.all(), self.actor, services.MANAGE).filter(pk=pk).first()
+        person = services.grantable(self.actor, Person).filter(pk=pk).first()  # the picker's scope
         if person is None:
             raise forms.ValidationError(_("人员编号 %(id)s 不存在或不在您的范围内。") % {"id": pk})
         return person

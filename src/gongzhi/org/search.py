@@ -21,7 +21,8 @@ Purposes and their scopes (the rules live in the selectors they name):
 - "leader" (context: a community id; people): who may lead a new volunteer team of that community
   (volunteering.services.leader_candidates), for an actor who may form teams.
 - "grant" (places, grids, organisations): the scope nodes a role may be granted on, inside the
-  actor's own accounts.manage scope (the rule accounts.services checks on every grant).
+  actor's own accounts.manage scope (the rule accounts.services checks on every grant); people: those a
+  new account may be linked to, in the same scope.
 Communities for "public" may be searched without signing in (the public appeal list filters by them).
 """
 
@@ -51,7 +52,7 @@ PURPOSE_KINDS = {
     "board": ("community",),
     "team": ("person",),
     "leader": ("person",),
-    "grant": ("place", "grid", "organization"),
+    "grant": ("place", "grid", "organization", "person"),
 }
 LIMIT_DEFAULT, LIMIT_MAX = 20, 50
 # Prefixes of a dispatch taker's value ("org:12", "person:7", "team:3"), as the need form posts it.
@@ -183,8 +184,10 @@ def _grant_scope(actor, kind):
 
     if not scopes.can(actor, MANAGE):
         raise PermissionDenied("forbidden", _("只有账号管理员可以授予角色。"))
-    model = {"place": Place, "grid": Grid}.get(kind, Organization)
+    model = {"place": Place, "grid": Grid, "person": Person}.get(kind, Organization)
     qs = grantable(actor, model)
+    if kind == "person":
+        return qs.select_related("registered_community", "party__home_organization")
     if kind == "grid":
         return qs.select_related("community")
     return qs.select_related("parent") if kind == "place" else qs.select_related("place", "parent")
