@@ -1,7 +1,8 @@
 """Pickers at city scale: no page of any role's menu, nor the forms they lead to, offers a <select>
 whose options grow with the city. Over a district-scale registry (more than 50 communities, grids,
 organisations, member units, departments, people and volunteer teams) each role walks its menu and
-its forms; every <select> holds at most 50 options (the fixed lists: states, kinds, categories).
+its forms; every <select> and every <datalist> holds at most 50 options (the fixed lists: states,
+kinds, categories).
 The city-sized choices are searchable pickers (static/js/picker.js over /api/v1/pick/<kind>)."""
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ def district(tree):
 
 
 SELECT = re.compile(r"<select\b[^>]*>(.*?)</select>", re.S)
+DATALIST = re.compile(r"<datalist\b[^>]*>(.*?)</datalist>", re.S)
+ID = re.compile(r'\bid="([^"]*)"')
 NAME = re.compile(r'\bname="([^"]*)"')
 CHECKBOX = re.compile(r'<input\b[^>]*type="checkbox"[^>]*>')
 # Fixed vocabularies, which grow with the code and not with the city: the audit log's action names.
@@ -74,7 +77,8 @@ FIXED = {("/audit/", "action")}
 
 
 def big_selects(html: str) -> list[tuple[str, int]]:
-    """The <select>s with more than LIMIT options, and the groups of more than LIMIT checkboxes of one name."""
+    """The <select>s and <datalist>s with more than LIMIT options, and the groups of more than LIMIT
+    checkboxes of one name."""
     out = []
     boxes: dict[str, int] = {}
     for m in CHECKBOX.finditer(html):
@@ -87,11 +91,25 @@ def big_selects(html: str) -> list[tuple[str, int]]:
         if n > LIMIT:
             name = NAME.search(m.group(0)[:m.group(0).index(">") + 1])
             out.append((name.group(1) if name else "?", n))
+    for m in DATALIST.finditer(html):
+        n = m.group(1).count("<option")
+        if n > LIMIT:
+            ident = ID.search(m.group(0)[:m.group(0).index(">") + 1])
+            out.append((f"datalist {ident.group(1) if ident else '?'}", n))
     return out
 
 
+def test_big_selects_counts_datalists_too():
+    options = "".join(f'<option value="{i}">' for i in range(LIMIT + 1))
+    assert big_selects(f'<input list="codes"><datalist id="codes">{options}</datalist>') == [
+        ("datalist codes", LIMIT + 1)]
+    assert big_selects(f'<datalist id="few">{options[:40]}</datalist>') == []
+
+
 def test_no_page_of_any_role_offers_a_select_that_grows_with_the_city(client, district):
-    pages = [url for _label, url, _rule in NAV] + FORMS + [f"/volunteering/teams/{district['teams'][0].pk}/"]
+    # A team's page, and an account's page with its role-grant form (the resident's account, in every admin's scope).
+    pages = [url for _label, url, _rule in NAV] + FORMS + [f"/volunteering/teams/{district['teams'][0].pk}/",
+                                                           f"/accounts/users/{district['roles']['resident'].pk}/"]
     found, seen = {}, 0
     for role, u in district["roles"].items():
         client.force_login(u)

@@ -97,3 +97,54 @@ def test_the_board_refuses_a_community_outside_the_actors_dispatch_scope(client,
 def test_unit_organise_scope_excludes_other_units(world):
     assert not search.pick(world.liaison, "member_unit", q="kj", purpose="organise")
     assert Organization.objects.filter(name="某科技公司").exists()
+
+
+# ---- a new team's leader: the people registered in its community ----
+
+@pytest.fixture
+def outsider(world):
+    from gongzhi.org.models import Person
+
+    return Person.objects.create(name="兴宁某人", registered_community=world.xingning)
+
+
+def test_a_new_teams_leader_is_picked_among_the_people_of_its_community(client, world, outsider):
+    found = _labels(search.pick(world.cw, "person", purpose="leader", context=world.beining.pk, limit=50))
+    assert {"张党员", "王党员", "刘党员"} <= set(found) and "兴宁某人" not in found
+    assert _labels(search.pick(world.cw, "person", q="zdy", purpose="leader", context=world.beining.pk)) == ["张党员"]
+    assert _labels(search.pick(world.liaison, "person", q="wdy", purpose="leader", context=world.beining.pk)) == [
+        "王党员"]
+    from gongzhi.core.errors import PermissionDenied, ValidationFailed
+
+    with pytest.raises(PermissionDenied):  # a resident forms no team, so picks no leader
+        search.pick(world.resident, "person", purpose="leader", context=world.beining.pk)
+    with pytest.raises(ValidationFailed):  # no community chosen yet
+        search.pick(world.cw, "person", purpose="leader", context="")
+    client.force_login(world.cw)
+    r = client.get(f"/api/v1/pick/person?for=leader&community={world.beining.pk}&q=liu")
+    assert r.status_code == 200 and _labels(r.json()["results"]) == ["刘党员"]
+    html = client.get("/volunteering/teams/new/").content.decode()
+    assert '<select name="leader" data-picker="person" data-purpose="leader"' in html
+    assert 'data-follows-community="community"' in html and 'inputmode="numeric"' not in html
+
+
+def test_a_leader_from_another_community_is_refused_and_no_team_is_formed(client, world, outsider):
+    from gongzhi.core.errors import ValidationFailed
+
+    with pytest.raises(ValidationFailed) as exc:
+        services.team_create(actor=world.cw, community=world.beining, name="追光", leader=outsider)
+    assert exc.value.code == "leader_outside" and "兴宁某人" in str(exc.value.message)
+    client.force_login(world.cw)
+    r = client.post("/volunteering/teams/new/", {"name": "追光", "community": str(world.beining.pk),
+                                                 "leader": str(outsider.pk)})
+    assert r.status_code == 400 and "不在可选范围内" in r.content.decode()
+    from tests.volunteering.conftest import bearer
+
+    r = client.post("/api/v1/volunteering/teams", {"community_id": world.beining.pk, "name": "追光",
+                                                   "leader_id": outsider.pk},
+                    content_type="application/json", **bearer(world.cw))
+    assert r.status_code == 400 and r.json()["error"]["code"] == "leader_outside"
+    assert not Team.objects.filter(name="追光").exists()
+    # A person of the community is taken.
+    t = services.team_create(actor=world.cw, community=world.beining, name="追光", leader=world.m1.person)
+    assert t.leader == world.m1.person

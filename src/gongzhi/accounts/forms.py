@@ -9,17 +9,39 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from gongzhi.core import scopes
 from gongzhi.core.errors import GongzhiError
+from gongzhi.org.picker_widget import PickerSelect
 
 from . import services
 from .models import Role
 
 SCOPE_KIND_CHOICES = [
-    ("place", _("地点（填 12 位区划代码）")),
-    ("grid", _("网格（填网格编码）")),
-    ("organization", _("组织（填组织编号）")),
+    ("place", _("地点")),
+    ("grid", _("网格")),
+    ("organization", _("组织")),
 ]
+SCOPE_HELP = _("按所选范围类型，输入名称、拼音或首字母，在您的管理范围内搜索。")
+
+
+class ScopePicker(PickerSelect):
+    """The scope of a role: a picker over /api/v1/pick/<place|grid|organization>?for=grant that follows
+    the form's scope type (static/js/picker.js, data-follows-kind). Places and grids post their code,
+    organisations their id: what accounts.services.scope_node takes."""
+
+    def __init__(self):
+        super().__init__("place", purpose="grant", value_field="code", attrs={"data-follows-kind": "scope_kind"})
+
+    def follow(self, kind: str) -> None:
+        from gongzhi.org.models import Organization
+        from gongzhi.places.models import Grid, Place
+
+        kind = kind if kind in ("place", "grid", "organization") else "place"
+        self.kind = kind
+        self.value_field = "id" if kind == "organization" else "code"
+        self.model = {"place": Place, "grid": Grid}.get(kind, Organization)
+
+    def _chosen_rows(self, values):
+        return super()._chosen_rows([v for v in values if v.isdigit()] if self.value_field == "id" else values)
 
 
 def _check(fn, *args):
@@ -32,6 +54,10 @@ def _check(fn, *args):
 
 class ScopeMixin:
     """A role and its scope node, named by kind and code (resolved to the row in `cleaned_data["node"]`)."""
+
+    def _follow_scope_kind(self):
+        kind = self.data.get(self.add_prefix("scope_kind")) if self.is_bound else None
+        self.fields["scope_code"].widget.follow(kind or self.fields["scope_kind"].initial)
 
     def _clean_scope(self, cleaned):
         role, kind, code = cleaned.get("role"), cleaned.get("scope_kind"), (cleaned.get("scope_code") or "").strip()
@@ -57,18 +83,21 @@ class UserCreateForm(ScopeMixin, forms.Form):
                                help_text=_("至少 8 位。请当面告知本人。"))
     password2 = forms.CharField(label=_("再次输入密码"), strip=False,
                                 widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-    person_id = forms.IntegerField(label=_("关联人员编号"), required=False, min_value=1,
-                                   help_text=_("人员列表中的编号，可不填；不填时须授予首个角色。"))
+    person_id = forms.IntegerField(label=_("关联人员"), required=False, min_value=1,
+                                   help_text=_("在您的管理范围内搜索，可不选；不选时须授予首个角色。"))
     role = forms.ChoiceField(label=_("首个角色"), required=False,
                              choices=[("", _("（暂不授予）"))] + list(Role.choices))
     scope_kind = forms.ChoiceField(label=_("角色范围类型"), choices=SCOPE_KIND_CHOICES, initial="place")
-    scope_code = forms.CharField(label=_("角色范围编码"), max_length=40, required=False,
-                                 widget=forms.TextInput(attrs={"list": "scope-codes"}),
-                                 help_text=_("地点填区划代码（如 450102001004），网格填网格编码，组织填组织编号。"))
+    scope_code = forms.CharField(label=_("角色范围"), max_length=40, required=False, widget=ScopePicker(),
+                                 help_text=SCOPE_HELP)
 
     def __init__(self, *args, user, **kwargs):
+        from gongzhi.org.models import Person
+
         super().__init__(*args, **kwargs)
         self.actor = user
+        self.fields["person_id"].widget = PickerSelect("person", purpose="grant", model=Person)
+        self._follow_scope_kind()
 
     def clean_person_id(self):
         from gongzhi.org.models import Person
@@ -76,7 +105,7 @@ class UserCreateForm(ScopeMixin, forms.Form):
         pk = self.cleaned_data.get("person_id")
         if pk is None:
             return None
-        person = scopes.restrict(Person.objects.all(), self.actor, services.MANAGE).filter(pk=pk).first()
+        person = services.grantable(self.actor, Person).filter(pk=pk).first()  # the picker's scope
         if person is None:
             raise forms.ValidationError(_("人员编号 %(id)s 不存在或不在您的范围内。") % {"id": pk})
         return person
@@ -92,9 +121,11 @@ class UserCreateForm(ScopeMixin, forms.Form):
 class GrantRoleForm(ScopeMixin, forms.Form):
     role = forms.ChoiceField(label=_("角色"), choices=[("", _("请选择"))] + list(Role.choices))
     scope_kind = forms.ChoiceField(label=_("范围类型"), choices=SCOPE_KIND_CHOICES, initial="place")
-    scope_code = forms.CharField(label=_("范围编码"), max_length=40,
-                                 widget=forms.TextInput(attrs={"list": "scope-codes"}),
-                                 help_text=_("地点填区划代码（如 450102001004），网格填网格编码，组织填组织编号。"))
+    scope_code = forms.CharField(label=_("范围"), max_length=40, widget=ScopePicker(), help_text=SCOPE_HELP)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._follow_scope_kind()
 
     def clean(self):
         return self._clean_scope(super().clean())

@@ -61,15 +61,6 @@ def assignment_get_for(actor, assignment_id) -> RoleAssignment:
     return ra
 
 
-def places_for_grants(actor, *, limit: int = 3000):
-    """Districts, streets and communities the actor may grant roles on (a suggestion list for forms)."""
-    from gongzhi.places.models import Place, PlaceKind
-
-    kinds = (PlaceKind.DISTRICT, PlaceKind.STREET, PlaceKind.COMMUNITY)
-    return scopes.restrict(Place.objects.filter(kind__in=kinds), actor, MANAGE).order_by("path").only(
-        "code", "name")[:limit]
-
-
 def tokens_of(user):
     """A user's tokens, live ones first, newest first."""
     return ApiToken.objects.filter(user=user).order_by(F("revoked_at").asc(nulls_first=True), "-created_at", "-id")

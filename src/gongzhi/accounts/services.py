@@ -107,6 +107,15 @@ def scope_fields(node) -> dict:
     return {field: node}
 
 
+def grantable(actor, model):
+    """The places, grids or organisations the actor may grant roles on (the role form's picker scope):
+    those inside the actor's own accounts.manage scope, the rule `_require_grant` checks on each grant."""
+    qs = model.objects.all()
+    if model._meta.label_lower == "places.grid":
+        qs = qs.filter(retired_at__isnull=True)
+    return qs if _is_system(actor) else scopes.restrict(qs, actor, MANAGE)
+
+
 def _scope_code(node) -> str:
     return str(node.pk) if node._meta.label_lower == "org.organization" else node.code
 

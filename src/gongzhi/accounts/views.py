@@ -87,11 +87,10 @@ def user_create(request):
     scopes.require(request.user, MANAGE)
     template = "accounts/user_form.html"
     if request.method != "POST":
-        return _no_store(render(request, template, {"form": forms.UserCreateForm(user=request.user),
-                                                    "places": selectors.places_for_grants(request.user)}))
+        return _no_store(render(request, template, {"form": forms.UserCreateForm(user=request.user)}))
     form = forms.UserCreateForm(request.POST, user=request.user)
     if not form.is_valid():
-        return _no_store(render(request, template, {"form": form, "places": selectors.places_for_grants(request.user)},
+        return _no_store(render(request, template, {"form": form},
                                 status=400))
     d = form.cleaned_data
     node = d.get("node")
@@ -101,7 +100,7 @@ def user_create(request):
                                     password=d["password"], person=d["person_id"], role=d["role"] or None, **scope)
     except GongzhiError as exc:
         form.add_error(None, str(exc.message))
-        return _no_store(render(request, template, {"form": form, "places": selectors.places_for_grants(request.user)},
+        return _no_store(render(request, template, {"form": form},
                                 status=exc.status))
     messages.success(request, _("已创建账号 %(u)s。") % {"u": user.username})
     return redirect("accounts:user", pk=user.pk)
@@ -118,7 +117,6 @@ def _user_page(request, user, *, grant_form=None, error: GongzhiError | None = N
         "tokens": selectors.tokens_of(user).filter(revoked_at__isnull=True),
         "error": error.message if error is not None else "",
         "is_self": user.pk == request.user.pk,
-        "places": selectors.places_for_grants(request.user),
     }, status=error.status if error is not None else status)
 
 

@@ -18,6 +18,11 @@ Purposes and their scopes (the rules live in the selectors they name):
   member units the actor organises for (volunteer.organise), volunteer teams the actor may edit.
 - "board" (communities): those inside the actor's dispatch scopes, as the dispatch board filters.
 - "team" (context: a team id; people): the team's members, for whoever may edit the team (its leader).
+- "leader" (context: a community id; people): who may lead a new volunteer team of that community
+  (volunteering.services.leader_candidates), for an actor who may form teams.
+- "grant" (places, grids, organisations): the scope nodes a role may be granted on, inside the
+  actor's own accounts.manage scope (the rule accounts.services checks on every grant); people: those a
+  new account may be linked to, in the same scope.
 Communities for "public" may be searched without signing in (the public appeal list filters by them).
 """
 
@@ -35,7 +40,7 @@ from gongzhi.places.models import Grid, Place, PlaceKind
 from .models import UNIT_KINDS, Organization, OrgKind, Person
 
 KINDS = ("organization", "department", "member_unit", "person", "grid", "place", "community", "taker", "team")
-PURPOSES = ("registry", "edit", "public", "whistle", "dispatch", "organise", "board", "team")
+PURPOSES = ("registry", "edit", "public", "whistle", "dispatch", "organise", "board", "team", "leader", "grant")
 # Which kinds each purpose offers.
 PURPOSE_KINDS = {
     "registry": ("organization", "department", "member_unit", "person", "grid", "place", "community"),
@@ -46,6 +51,8 @@ PURPOSE_KINDS = {
     "organise": ("community", "member_unit", "team"),
     "board": ("community",),
     "team": ("person",),
+    "leader": ("person",),
+    "grant": ("place", "grid", "organization", "person"),
 }
 LIMIT_DEFAULT, LIMIT_MAX = 20, 50
 # Prefixes of a dispatch taker's value ("org:12", "person:7", "team:3"), as the need form posts it.
@@ -159,6 +166,33 @@ def _team_scope(actor, context):
         "registered_community", "party__home_organization")
 
 
+def _leader_scope(actor, context):
+    from gongzhi.volunteering import services as vol
+
+    raw = str(context or "")
+    community = Place.objects.filter(pk=int(raw), kind=PlaceKind.COMMUNITY).first() if raw.isdigit() and len(
+        raw) < 16 else None
+    if community is None:
+        raise _bad("context_required", _("选择队长时需要先选社区（for=leader&community=编号）。"))
+    if not vol.may_form_teams(actor):
+        raise PermissionDenied("forbidden", _("只有社区工作者或成员单位联络员可以组建志愿服务队。"))
+    return vol.leader_candidates(community).select_related("registered_community", "party__home_organization")
+
+
+def _grant_scope(actor, kind):
+    from gongzhi.accounts.services import MANAGE, grantable
+
+    if not scopes.can(actor, MANAGE):
+        raise PermissionDenied("forbidden", _("只有账号管理员可以授予角色。"))
+    model = {"place": Place, "grid": Grid, "person": Person}.get(kind, Organization)
+    qs = grantable(actor, model)
+    if kind == "person":
+        return qs.select_related("registered_community", "party__home_organization")
+    if kind == "grid":
+        return qs.select_related("community")
+    return qs.select_related("parent") if kind == "place" else qs.select_related("place", "parent")
+
+
 def _registry(actor, model, purpose="registry"):
     if purpose == "public":
         return model.objects.all()
@@ -173,6 +207,10 @@ def _base(actor, kind: str, purpose: str, context):
         return _board_scope(actor)
     if purpose == "team":
         return _team_scope(actor, context)
+    if purpose == "leader":
+        return _leader_scope(actor, context)
+    if purpose == "grant":
+        return _grant_scope(actor, kind)
     if purpose == "whistle":
         orgs = _whistle_scope(actor, context)
     elif purpose == "dispatch":

@@ -319,6 +319,16 @@ def can_edit_team(user, team: Team) -> bool:
     return person is not None and team.leader_id == person.pk
 
 
+def may_form_teams(user) -> bool:
+    """Community workers (volunteer.manage) and member-unit liaisons (volunteer.organise) form teams."""
+    return scopes.can(user, MANAGE) or scopes.can(user, ORGANISE)
+
+
+def leader_candidates(community: Place):
+    """Who may lead a new team of `community`: the people registered in it (the leader picker's scope)."""
+    return Person.objects.filter(registered_community=community)
+
+
 def _person(value, field_label) -> Person | None:
     if value in (None, ""):
         return None
@@ -343,6 +353,9 @@ def team_create(*, actor, community, name, speciality="", description="", leader
     probe = Team(community=place, place_path=place.path, unit=org)
     if not (scopes.can(actor, MANAGE, probe) or (org is not None and scopes.can(actor, ORGANISE, org))):
         raise PermissionDenied("forbidden", _("只有社区工作者或成员单位联络员可以组建志愿服务队。"))
+    if leader is not None and not leader_candidates(place).filter(pk=leader.pk).exists():
+        raise ValidationFailed("leader_outside", _("队长须是在%(c)s登记的人员，“%(p)s”不在可选范围内，请重新选择。") % {
+            "c": place.name, "p": leader.name}, {"field": "leader"})
 
     def write():
         if Team.objects.filter(community=place, name=name).exists():

@@ -249,7 +249,7 @@ def team_list(request):
     return render(request, "volunteering/teams.html", {
         "page": page, "q": request.GET.get("q", ""), "my_ids": my_ids,
         "filters": request.GET,
-        "can_create": scopes.can(request.user, services.MANAGE) or scopes.can(request.user, services.ORGANISE)})
+        "can_create": services.may_form_teams(request.user)})
 
 
 TEAM_FIELDS = ("name", "speciality", "description", "community", "leader", "unit")

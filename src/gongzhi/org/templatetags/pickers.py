@@ -3,7 +3,8 @@
     {% picker "community" "community" purpose="organise" value=posted.community empty=_("请选择") %}
 
 renders <select name=… data-picker=kind data-purpose=…> holding only the empty choice and the chosen
-row (never the thousands a city has); static/js/picker.js (include "_picker_assets.html" once per
+row (never the thousands a city has); other keywords become data- attributes (`follows_community="community"`
+→ data-follows-community, see picker.js); static/js/picker.js (include "_picker_assets.html" once per
 page) turns it into a Tom Select over /api/v1/pick/<kind>. `by="code"` posts the row's code (places
 and grids, as the filters take them) instead of its id. The server checks what is posted, as always.
 """
@@ -55,7 +56,7 @@ def picker(name, kind, purpose="registry", value="", by="id", empty=None, requir
         attrs["data-testid"] = testid
     if label:
         attrs["aria-label"] = label
-    attrs.update({f"data-{k}": v for k, v in data.items() if v not in (None, "")})
+    attrs.update({f"data-{k.replace('_', '-')}": v for k, v in data.items() if v not in (None, "")})
     options = [] if multiple else [format_html('<option value="">{}</option>', _("请选择") if empty is None else empty)]
     for row in rows if multiple else rows[:1]:
         key = str(row.code if by == "code" else row.pk)

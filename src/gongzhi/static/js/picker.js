@@ -4,6 +4,10 @@
 // choices (what the actor may choose for that purpose); each shows a detail line that tells
 // namesakes apart. The form still posts the plain select's value, and the server checks it again.
 // window.gzPicker(select) sets up one more (the whistle form's "add a row").
+// A picker may follow another field of its form: data-follows-kind="scope_kind" searches the kind
+// that field names (place, grid, organisation; places and grids post their code); data-follows-community=
+// "community" passes that field's value as the community (the team leader's picker). When the field
+// changes, the picker starts again, empty.
 (function () {
   var esc = window.gzEscape;
 
@@ -13,6 +17,7 @@
     if (select.dataset.appeal) params.set("appeal", select.dataset.appeal);
     if (select.dataset.need) params.set("need", select.dataset.need);
     if (select.dataset.team) params.set("team", select.dataset.team);
+    if (select.dataset.community) params.set("community", select.dataset.community);
     params.set("limit", select.dataset.limit || "20");
     return "/api/v1/pick/" + encodeURIComponent(select.dataset.picker) + "?" + params.toString();
   }
@@ -73,7 +78,38 @@
     return ts;
   }
 
+  function restart(select) {
+    if (select.tomselect) select.tomselect.destroy();
+    Array.prototype.slice.call(select.options).forEach(function (o) { if (o.value) o.remove(); });
+    select.value = "";
+    setup(select);
+  }
+
+  function follow(select) {
+    var form = select.form, kindField = select.dataset.followsKind, communityField = select.dataset.followsCommunity;
+    function field(name) { return form && name ? form.elements.namedItem(name) : null; }
+    var byKind = field(kindField), byCommunity = field(communityField);
+    if (byKind) {
+      byKind.addEventListener("change", function () {
+        select.dataset.picker = byKind.value;
+        if (byKind.value === "organization") delete select.dataset.valueField; else select.dataset.valueField = "code";
+        restart(select);
+      });
+    }
+    if (byCommunity) {
+      select.dataset.community = byCommunity.value || "";
+      byCommunity.addEventListener("change", function () {
+        if ((select.dataset.community || "") === (byCommunity.value || "")) return;
+        select.dataset.community = byCommunity.value || "";
+        restart(select);
+      });
+    }
+  }
+
   window.gzPicker = setup;
-  function all() { document.querySelectorAll("select[data-picker]").forEach(setup); }
+  function all() {
+    document.querySelectorAll("select[data-follows-kind], select[data-follows-community]").forEach(follow);
+    document.querySelectorAll("select[data-picker]").forEach(setup);
+  }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", all); else all();
 })();
