@@ -28,13 +28,12 @@ Communities for "public" may be searched without signing in (the public appeal l
 
 from __future__ import annotations
 
-from django.db.models import Case, IntegerField, Q, Value, When
-from django.db.models.functions import Length
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from gongzhi.core import scopes
 from gongzhi.core.errors import PermissionDenied, ValidationFailed
-from gongzhi.core.search import QUERY_MAX, filter_by_terms, query_terms, search_key
+from gongzhi.core.search import QUERY_MAX, query_terms, ranked, search_key
 from gongzhi.places.models import Grid, Place, PlaceKind
 
 from .models import UNIT_KINDS, Organization, OrgKind, Person
@@ -233,20 +232,6 @@ def _base(actor, kind: str, purpose: str, context):
     return orgs
 
 
-def _ranked(qs, terms: list[str], limit: int) -> list:
-    """Rows holding every term; whole-name and name-start matches first, then shorter names."""
-    qs = filter_by_terms(qs, terms)
-    if terms:
-        first = terms[0]
-        qs = qs.annotate(_rank=Case(
-            When(Q(name=first) | Q(search_key__startswith=first), then=Value(0)),
-            When(search_key__contains=" " + first, then=Value(1)),
-            default=Value(2), output_field=IntegerField()))
-    else:
-        qs = qs.annotate(_rank=Value(0, output_field=IntegerField()))
-    return list(qs.annotate(_len=Length("name")).order_by("_rank", "_len", "name", "pk")[:limit])
-
-
 def _tail(phone_masked: str) -> str:
     """The masked phone's last four digits (core.pii.mask_phone keeps only those and the prefix)."""
     tail = (phone_masked or "")[-4:]
@@ -305,11 +290,11 @@ def pick(actor, kind: str, *, q: str = "", purpose: str = "", context=None, limi
     if kind == "team":
         return [_out(row) for row in _teams_matching(base, terms, limit)]
     if kind != "taker":
-        return [_out(row) for row in _ranked(base, terms, limit)]
+        return [_out(row) for row in ranked(base, terms, limit)]
     found = []
     for group, prefix in TAKER_PREFIX.items():
         rows = (_teams_matching(base[group], terms, limit) if group == "teams"
-                else _ranked(base[group], terms, limit))
+                else ranked(base[group], terms, limit))
         found += [_out(row, prefix) for row in rows]
     return found[:limit] if terms else _interleave(found, limit)
 

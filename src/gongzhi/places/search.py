@@ -8,13 +8,12 @@ street) and where to fly to. Places are not personal data: anyone may search the
 
 from __future__ import annotations
 
-from django.db.models import Case, IntegerField, Q, Value, When
-from django.db.models.functions import Length
+from django.db.models import Case, IntegerField, Value, When
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from gongzhi.core.errors import ValidationFailed
-from gongzhi.core.search import QUERY_MAX, filter_by_terms, query_terms
+from gongzhi.core.search import QUERY_MAX, query_terms, ranked
 
 from .models import Landmark, Place, PlaceKind
 
@@ -60,19 +59,6 @@ def check(*, q="", kinds=None, community=None, limit=None, offset=None):
         if place is None:
             raise _bad("bad_community", _("社区 %(c)s 不存在。") % {"c": raw[:20]}, "community")
     return kinds, place, limit, offset
-
-
-def _ranked(qs, terms, upto, kind_order):
-    qs = filter_by_terms(qs, terms).annotate(_kord=kind_order)
-    if terms:
-        first = terms[0]
-        qs = qs.annotate(_rank=Case(
-            When(Q(name=first) | Q(search_key__startswith=first), then=Value(0)),
-            When(search_key__contains=" " + first, then=Value(1)),
-            default=Value(2), output_field=IntegerField()))
-    else:
-        qs = qs.annotate(_rank=Value(0, output_field=IntegerField()))
-    return list(qs.annotate(_len=Length("name")).order_by("_rank", "_kord", "_len", "name", "pk")[:upto])
 
 
 def _community_of(place: Place) -> Place | None:
@@ -124,15 +110,15 @@ def search_places(*, q: str = "", kinds=None, community=None, limit=None, offset
               .select_related("parent__parent__parent"))
         if place is not None:
             qs = qs.filter(path__startswith=place.path)
-        rows += _ranked(qs, terms, upto, Case(
+        rows += ranked(qs, terms, upto, then_by=Case(
             *[When(kind=k, then=Value(KIND_ORDER[k])) for k in PLACE_KINDS], output_field=IntegerField()))
     if "landmark" in kinds:
         qs = Landmark.objects.select_related("community__parent")
         if place is not None:
             qs = qs.filter(community=place)
-        rows += _ranked(qs, terms, upto, Value(KIND_ORDER["landmark"], output_field=IntegerField()))
+        rows += ranked(qs, terms, upto, then_by=Value(KIND_ORDER["landmark"], output_field=IntegerField()))
     kind_of = lambda r: "landmark" if isinstance(r, Landmark) else r.kind  # noqa: E731
-    rows.sort(key=lambda r: (r._rank, r._kord, r._len, r.name, kind_of(r), r.pk))
+    rows.sort(key=lambda r: (r._rank, r._then, r._len, r.name, kind_of(r), r.pk))
     page = rows[offset:offset + limit]
     more = len(rows) > offset + limit
     return {"results": [describe(r) for r in page], "offset": offset, "limit": limit,
