@@ -1,8 +1,9 @@
 """An accessibility scan in real Chromium: axe-core (npm, pinned in package.json) over the pages each
-demo role meets first — every role's home, the resident's appeal form, an appeal's staff and public
-pages, the grid worker's inbox, the wish wall, the grid map and the public appeals map — on a
-desktop and a phone, in Chinese and (home and form) in English. Any violation of impact "serious" or
-"critical" under the WCAG 2.x A/AA rules fails, naming the rule, the elements and the help page.
+demo role meets first — every role's home, the resident's appeal form, the staff's hotline entry
+and landmark pages, an appeal's staff and public pages, the grid worker's inbox, the wish wall,
+the grid map and the public appeals map — on a desktop and a phone, in Chinese and (home and form)
+in English. Any violation of impact "serious" or "critical" under the WCAG 2.x A/AA rules fails,
+naming the rule, the elements and the help page.
 
 Our pages send a strict Content-Security-Policy (no inline script, no eval). Only the scan's own
 browser context bypasses it, so that axe's source can be injected; the product's policy is unchanged
@@ -82,6 +83,8 @@ def _pages(who: str, staff_appeal: str, own_appeal: str, public_appeal: str) -> 
         pages += ["/appeals/new/", "/appeals/new/#empty", f"/appeals/{own_appeal}/", "/map/", "/wishes/"]
     if who == "gridworker":
         pages += ["/appeals/inbox/", f"/appeals/{staff_appeal}/", "/map/"]
+    if who == "community":  # a hotline call entered for a caller; the landmarks its place search finds
+        pages += ["/appeals/entry/", "/places/landmarks/"]
     if who is None:  # no sign-in: the public pages
         pages = ["/wishes/", "/appeals/public/", f"/appeals/public/{public_appeal}/"]
     return pages

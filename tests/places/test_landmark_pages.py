@@ -55,7 +55,8 @@ def test_staff_add_edit_and_remove_a_landmark(client, world, cw):
 @pytest.mark.django_db
 @pytest.mark.parametrize("kw,message", [
     ({"name": ""}, "地标名称不能为空"),
-    ({"lon": "", "lat": ""}, "经纬度必须是数字"),
+    ({"lon": "", "lat": ""}, "请在地图上点出地标的位置"),
+    ({"lon": "东经", "lat": "北纬"}, "经纬度必须是数字"),
     ({"lon": IN_XINGNING[0]}, "不在「北宁社区」的网格范围内"),
     ({"community": ""}, "地标必须属于一个社区"),
     ({"note": "长" * 201}, "200"),

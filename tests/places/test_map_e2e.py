@@ -218,3 +218,43 @@ def test_hotline_entry_finds_the_address_sets_the_location_and_keeps_the_words(b
     assert (a.lon, a.lat) == pytest.approx(COMPOUND)
     assert page.get_by_test_id("appeal-address").inner_text() == "大修厂小区 3 栋门口"
     ctx.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_staff_register_a_landmark_on_the_map_and_residents_find_it(browser, live_server, district, size):
+    """A community worker names a spot, taps it on the map and saves; without the tap the form says
+    so and nothing is saved. The resident's place search then finds it by its initials."""
+    from gongzhi.places.models import Landmark
+
+    ctx, page = open_as(browser, live_server.url, "cw", size)
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(live_server.url + "/places/landmarks/")
+    wait(page, "document.getElementById('landmark-map').dataset.ready === '1'")
+    assert_on_beining(view_of(page, "landmark-map"))
+    before = Landmark.objects.count()
+
+    page.fill("input[name=name]", "北宁小学东门")
+    page.get_by_test_id("save-landmark").click()  # no point on the map yet
+    assert "地图上点出地标的位置" in page.get_by_test_id("form-error").first.inner_text()
+    assert Landmark.objects.count() == before
+    assert page.input_value("input[name=name]") == "北宁小学东门"  # the words are kept
+
+    wait(page, "document.getElementById('landmark-map').dataset.ready === '1'")
+    page.get_by_test_id("landmark-map").scroll_into_view_if_needed()
+    box = page.get_by_test_id("landmark-map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    assert page.get_by_test_id("landmark-point").inner_text().startswith("✓")
+    page.get_by_test_id("save-landmark").click()
+    page.get_by_test_id("landmark-row").filter(has_text="北宁小学东门").wait_for()
+    lm = Landmark.objects.get(name="北宁小学东门")
+    assert lm.community == district["tree"]["beining"] and 108.32 < lm.lon < 108.329 and 22.82 < lm.lat < 22.829
+    page.screenshot(path=f"/tmp/landmarks-{size}.png")
+    assert not errors
+    ctx.close()
+
+    ctx, page = open_as(browser, live_server.url, "jumin", size)
+    page.goto(live_server.url + "/appeals/new/")
+    wait(page, "document.getElementById('pick-map').dataset.ready === '1'")
+    assert "北宁小学东门" in search(page, "bnxxdm").inner_text()
+    ctx.close()

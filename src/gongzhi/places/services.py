@@ -146,6 +146,8 @@ def _landmark_fields(*, name, community, lon, lat, note) -> dict:
                                {"field": "note"})
     if not isinstance(community, Place) or community.kind != PlaceKind.COMMUNITY:
         raise ValidationFailed("bad_community", _("地标必须属于一个社区。"), {"field": "community"})
+    if lon in (None, "") or lat in (None, ""):
+        raise ValidationFailed("point_required", _("请在地图上点出地标的位置（或用地点搜索找到它）。"), {"field": "lon"})
     x, y = geo.check_point(lon, lat)
     # The point must lie in one of the community's grids: a landmark outside would mislead search.
     gid = geo.micro_index().locate(x, y)
