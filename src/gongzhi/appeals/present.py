@@ -110,6 +110,14 @@ def event_out(viewer, appeal, event, photo_url) -> dict:
     }
 
 
+def merged_into_number(appeal) -> str | None:
+    """The number of the appeal this one was merged into (selectors.with_related reads it along)."""
+    if not appeal.merged_into_id:
+        return None
+    number = getattr(appeal, "merged_into_number", None)
+    return number if number is not None else appeal.merged_into.number
+
+
 def _iso(value):
     return value.isoformat() if value else None
 
@@ -162,7 +170,7 @@ def appeal_out(viewer, appeal, *, photo_url, events=None, photos=None, work_orde
             "satisfaction_label": str(Satisfaction(appeal.satisfaction).label), "comment": appeal.rating_comment},
         "reject_reason": appeal.reject_reason,
         "redirect_to": appeal.redirect_to,
-        "merged_into": appeal.merged_into.number if appeal.merged_into_id else None,
+        "merged_into": merged_into_number(appeal),
         "allowed_actions": allowed_actions(viewer, appeal),
     }
     if photos is not None:

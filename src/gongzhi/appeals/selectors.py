@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, F, Prefetch, Q
+from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -43,12 +43,21 @@ from .permissions import (
     work_order_visible_q,
 )
 
-_RELATED = ("category", "grid", "community", "owner", "reporter", "merged_into")
+_RELATED = ("category", "grid", "community", "owner", "reporter")
+# The appeal a merged one went into is shown by its number only: a scalar subquery, not a seventh
+# join (every relation of a join multiplies the planner's work on each read of a list or an appeal).
+_MERGED_INTO_NUMBER = Subquery(Appeal.objects.filter(pk=OuterRef("merged_into_id")).values("number")[:1])
+
+
+# Read with the grid only when shown (the staff page's map): its outline is a JSON document parsed for
+# every row read, and no list or API answer shows it.
+_DEFERRED = ("grid__geometry", "grid__search_key", "community__search_key")
 
 
 def with_related():
     """Appeals with what every page and API answer shows (no per-row queries)."""
-    return Appeal.objects.select_related(*_RELATED)
+    return (Appeal.objects.select_related(*_RELATED).defer(*_DEFERRED)
+            .annotate(merged_into_number=_MERGED_INTO_NUMBER))
 
 
 def appeals_visible_to(actor):

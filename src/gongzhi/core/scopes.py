@@ -79,13 +79,16 @@ def scopes_of(user) -> list[Scope]:
     if cached is not None:
         return cached
     out = []
-    for ra in user.role_assignments.select_related("place", "grid", "organization"):
-        if ra.grid_id:
-            out.append(Scope(ra.role, "grid", ra.grid.path, ra.grid.place_path))
-        elif ra.organization_id:
-            out.append(Scope(ra.role, "org", ra.organization.path))
-        elif ra.place_id:
-            out.append(Scope(ra.role, "place", ra.place.path))
+    # Only the paths: this runs on every request, and a grid row carries its whole outline.
+    for role, grid_id, grid_path, grid_place_path, org_id, org_path, place_id, place_path in (
+            user.role_assignments.values_list("role", "grid_id", "grid__path", "grid__place_path", "organization_id",
+                                              "organization__path", "place_id", "place__path")):
+        if grid_id:
+            out.append(Scope(role, "grid", grid_path, grid_place_path))
+        elif org_id:
+            out.append(Scope(role, "org", org_path))
+        elif place_id:
+            out.append(Scope(role, "place", place_path))
     user._gz_scopes = out
     return out
 
