@@ -47,14 +47,15 @@ steps, the highest --users step); the worker sweeps every minute as usual. Every
 (pg_stat_activity), and req/s and p99 of the requests completed since the sample before (locust stamps
 each request: LOAD_MIX_STAMPS). Verdict, with L = 5 minutes (a sixth of a shorter run): each process's RSS
 stays within 10 % of its value at L; the most connections seen in the last L are no more than up to 2L;
-the p99 of the last L is within 20 % (either way) of the p99 of L–2L.
+the p99 of the last L is within 20 % (either way) of the p99 of L–2L (no verdict when a window holds
+fewer than 100 requests: their p99 is the slowest one).
 With --sweep: one mix step at the same users, the server's worker with --intake-only (so no other sweep
 runs in it); after --sweep-window seconds of load (default 60, --quick 20), `gongzhi sweep` once in a process
 of its own (Django loaded and connected before the load starts, so only the sweep itself falls in the
 window), then --sweep-window seconds more. Prints the sweep's duration and counts, and p50/p99 of the
 window before, during (its start to its end) and after; verdict: p99 during the sweep within 20 % of
-the window before (the issue's "moves p99 by less than 20 %"), none when fewer than 50 requests completed
-during it (a swept small city sweeps in a fraction of a second). The template is swept when built: this
+the window before (the issue's "moves p99 by less than 20 %"), none when fewer than 100 requests completed
+in a window (a swept small city sweeps in a fraction of a second). The template is swept when built: this
 sweep does what fell due since, plus hotspots of the mix's submits; --sweep-ahead HOURS sweeps as of
 now + HOURS (`gongzhi sweep --now`), so that the deadlines of the next HOURS fall due (a heavier sweep,
 closer to the first one after a long stop).
@@ -507,7 +508,7 @@ def print_profile(paths: list[Path], top: int = 25) -> None:
 RSS_LIMIT = 0.10  # a process's RSS stays within 10 % of its value after 5 minutes (issue 15)
 P99_DRIFT_LIMIT = 0.20  # the soak's p99 does not drift by more than 20 %
 SWEEP_LIMIT = 0.20  # a sweep moves p99 by less than 20 %
-SWEEP_MIN_REQUESTS = 50  # fewer requests during the sweep: their p99 is their maximum, no verdict
+MIN_REQUESTS = 100  # a window with fewer: its p99 is its slowest request (pct), too noisy for a verdict
 EPS = 1e-9  # 10 % exactly is within 10 %, whatever the floats say
 
 # `gongzhi sweep` in its own process, as cron would run it, but with Django set up, the command
@@ -602,25 +603,25 @@ def connections_verdict(samples: list[dict], duration_s: float) -> tuple[bool, s
                                     f"{_mmss(span)}"
 
 
-def drift_verdict(stamps, duration_s: float) -> tuple[bool, str, float]:
-    """p99 of the last L seconds against p99 of (L, 2L]: within 20 % either way (stamps' t from the start)."""
+def drift_verdict(stamps, duration_s: float) -> tuple[bool | None, str, float]:
+    """p99 of the last L seconds against p99 of (L, 2L]: within 20 % either way (stamps' t from the start).
+    None (no verdict) when a window holds fewer than MIN_REQUESTS requests."""
     span = reference_span(duration_s)
     early = window_latencies(stamps, span, 2 * span)
     late = window_latencies(stamps, duration_s - span, float("inf"))
-    if not early or not late:
-        return False, "no requests in a window", float("nan")
     a, b = pct(early, 0.99), pct(late, 0.99)
     d = change(b, a)
-    return d <= P99_DRIFT_LIMIT + EPS, (f"p99 {a:.0f} ms in {_mmss(span)}–{_mmss(2 * span)} ({len(early)} "
+    ok = d <= P99_DRIFT_LIMIT + EPS if min(len(early), len(late)) >= MIN_REQUESTS else None
+    return ok, (f"p99 {a:.0f} ms in {_mmss(span)}–{_mmss(2 * span)} ({len(early)} "
                                         f"requests), {b:.0f} ms in the last {_mmss(span)} ({len(late)}): "
                                         f"{signed_change(b, a):+.0%}"), d
 
 
 def sweep_verdict(before: list[float], during: list[float]) -> tuple[bool | None, float]:
     """The sweep moves p99 by less than 20 %: p99 during the sweep against p99 of the window before.
-    None (no verdict) when fewer than SWEEP_MIN_REQUESTS completed during the sweep (a short sweep
-    at a small scale): the p99 of a handful of requests is their maximum, noise."""
-    if not before or len(during) < SWEEP_MIN_REQUESTS:
+    None (no verdict) when fewer than MIN_REQUESTS completed before or during the sweep (a short
+    sweep at a small scale): the p99 of a handful of requests is their maximum, noise."""
+    if min(len(before), len(during)) < MIN_REQUESTS:
         return None, float("nan")
     d = change(pct(during, 0.99), pct(before, 0.99))
     return d < SWEEP_LIMIT - EPS, d
@@ -769,7 +770,8 @@ def print_soak(label: str, r: dict) -> None:
     ok, why = r["conns"]
     print(f"    {'ok  ' if ok else 'FAIL'} connections do not grow: {why}")
     ok, why, _d = r["drift"]
-    print(f"    {'ok  ' if ok else 'FAIL'} p99 drifts by {P99_DRIFT_LIMIT:.0%} at most: {why}")
+    print(f"    {({True: 'ok  ', False: 'FAIL', None: 'none'})[ok]} p99 drifts by {P99_DRIFT_LIMIT:.0%} at most: {why}"
+          + (f" (fewer than {MIN_REQUESTS} requests in a window: no verdict)" if ok is None else ""))
 
 
 def sweep_step(args, meta: dict, env: dict, actors_file: Path, users: int) -> dict:
@@ -842,7 +844,7 @@ def print_sweep(label: str, r: dict) -> None:
         print(f"  {name:<8} {wdw['lo']:>7.1f} {wdw['hi']:>7.1f} {wdw['n']:>8} {wdw['rate']:>7.1f} "
               f"{wdw['p50']:>7.0f} {wdw['p99']:>7.0f}")
     ok, _d = sw["verdict"]
-    few = f"none (fewer than {SWEEP_MIN_REQUESTS} requests completed during the sweep: their p99 is their maximum)"
+    few = f"none (fewer than {MIN_REQUESTS} requests in a window: its p99 is its slowest request)"
     verdict = {True: "ok", False: "FAIL", None: few}[ok]
     print(f"  verdict (issue 15: the sweep moves p99 by less than {SWEEP_LIMIT:.0%}): {verdict}; "
           f"p99 during the sweep {sw['change']:+.0%} against the window before, after it {sw['after']:+.0%}")

@@ -89,11 +89,20 @@ def test_a_sweep_must_move_p99_by_less_than_twenty_percent(during, ok):
 
 
 def test_a_sweep_too_short_for_a_p99_gets_no_verdict():
-    before = [10.0] * 100
-    assert load.sweep_verdict([], [10.0] * 100)[0] is None
-    assert load.sweep_verdict(before, [10.0] * (load.SWEEP_MIN_REQUESTS - 1))[0] is None
-    assert load.sweep_verdict(before, [10.0] * load.SWEEP_MIN_REQUESTS)[0] is True
-    assert load.sweep_verdict(before, [10.0] * (load.SWEEP_MIN_REQUESTS - 1) + [500.0])[0] is False
+    enough = [10.0] * load.MIN_REQUESTS
+    assert load.sweep_verdict([], enough)[0] is None
+    assert load.sweep_verdict(enough[1:], enough)[0] is None
+    assert load.sweep_verdict(enough, enough[1:])[0] is None
+    assert load.sweep_verdict(enough, enough)[0] is True
+    assert load.sweep_verdict(enough, enough[1:] + [500.0])[0] is False
+
+
+def test_a_soak_window_too_thin_for_a_p99_gets_no_verdict():
+    stamps = _stamps(100.0, 500.0)
+    assert load.drift_verdict(stamps, 120.0)[0] is False
+    thin = stamps[1:]  # one request fewer in (L, 2L]: 99
+    assert len(load.window_latencies(thin, 20, 40)) == load.MIN_REQUESTS - 1
+    assert load.drift_verdict(thin, 120.0)[0] is None
 
 
 def _args(**kw):
