@@ -5,7 +5,11 @@ starts `locust -f bench/load_mix.py --headless …` once per step with these env
   LOAD_MIX_ACTORS  the actors file (JSON) bench/load.py wrote from the template database;
   LOAD_MIX_OUT     where this file writes, when the run stops, every request's latency and status by
                    request type (bench/load.py computes the percentiles and the errors by kind from it);
-  LOAD_MIX_THINK   the mean think time in seconds (exponential), default 1.0.
+  LOAD_MIX_THINK   the mean think time in seconds (exponential), default 1.0;
+  LOAD_MIX_STAMPS  when set (to anything but empty or 0), the output also holds "stamps": one
+                   [completed at (epoch seconds), latency ms, counted] per request, counted 1 when
+                   its latency is in "lat" (a success or an expected 409), 0 for an error: the soak and
+                   sweep steps of bench/load.py cut these into windows (p99 per window).
 The actors file: API tokens of grid workers (with the open appeals each had in the template, so that
 the first read or action of a grid worker needs no inbox first), residents, street officers and a
 city-wide admin (each with the scope code of their KPIs), the baseline's token, submit payloads.
@@ -45,6 +49,7 @@ TALLY: dict[str, dict] = defaultdict(lambda: {"lat": [], "status": defaultdict(i
 # their open appeals, from bench/load.py), so that reading an appeal or acting needs no inbox request first
 INBOX: dict[str, list[dict]] = {t: [dict(a) for a in items] for t, items in ACTORS.get("inboxes", {}).items()}
 SPAN = {"first": None, "last": None}
+STAMPS: list[tuple[float, float, int]] | None = [] if os.environ.get("LOAD_MIX_STAMPS", "") not in ("", "0") else None
 
 
 def _error_kind(response) -> str:
@@ -63,13 +68,17 @@ def _tally(request_type, name, response_time, response_length, response=None, ex
     t = TALLY[name]
     status = getattr(response, "status_code", 0) or 0
     t["status"][str(status)] += 1
+    counted = 1
     if status in EXPECTED.get(name, ()):
         t["errors"][f"{status} (expected)"] += 1
         t["lat"].append(response_time)
     elif exception is not None or status >= 400 or status == 0:
         t["errors"][_error_kind(response) if status else type(exception).__name__] += 1
+        counted = 0
     else:
         t["lat"].append(response_time)
+    if STAMPS is not None:
+        STAMPS.append((round(now, 3), round(response_time, 2), counted))
 
 
 @events.quitting.add_listener
@@ -77,7 +86,7 @@ def _write(environment, **kw):
     out = os.environ.get("LOAD_MIX_OUT")
     if out:
         with open(out, "w", encoding="utf-8") as f:
-            json.dump({"span": SPAN, "types": TALLY}, f)
+            json.dump({"span": SPAN, "types": TALLY, **({"stamps": STAMPS} if STAMPS is not None else {})}, f)
 
 
 def _auth(token: str) -> dict:
