@@ -189,6 +189,26 @@ def test_a_rated_appeal_is_never_auto_closed(city):
     assert a.state == "rated"
 
 
+def test_a_reopened_appeal_resolved_again_and_left_unrated_closes_and_later_sweeps_skip_it(city, settings):
+    # The first rating (unsatisfied) reopened it; the second resolution was never rated. Before, the
+    # first rating kept it from closing for ever, and every sweep locked it and counted it `lost`.
+    settings.APPEAL_AUTO_CLOSE_DAYS = 3
+    a = services.appeal_accept(actor=city.gw1, appeal=submit(city.jumin))
+    a = services.appeal_resolve(actor=city.gw1, appeal=a, note="已处理")
+    a = services.appeal_rate(actor=city.jumin, appeal=a, resolved=False, satisfaction="unsatisfied")
+    assert a.state == "reopened"
+    a = services.appeal_accept(actor=city.gw1, appeal=a)
+    a = services.appeal_resolve(actor=city.gw1, appeal=a, note="已重新处理")
+    assert sweep(now=a.resolved_at + dt.timedelta(days=3) - MINUTE).auto_closed == 0
+    r = sweep(now=a.resolved_at + dt.timedelta(days=3) + MINUTE)
+    assert (r.auto_closed, r.lost) == (1, 0)
+    a.refresh_from_db()
+    # The reporter's one rating stays the appeal's rating (the KPIs count it once).
+    assert (a.state, a.satisfaction) == ("closed", "unsatisfied")
+    r = sweep(now=a.resolved_at + dt.timedelta(days=30))
+    assert (r.auto_closed, r.lost) == (0, 0)
+
+
 def test_overdue_work_orders_warn_the_organisation_and_the_street(city, depts):
     a = whistle(city, at_street(city), depts.cg, depts.sj)
     wo_cg, wo_sj = a.work_orders.order_by("id")

@@ -211,7 +211,8 @@ def _work_orders(now, batch, dry_run, report):
 
 def _auto_close(now, batch, dry_run, report):
     cutoff = now - dt.timedelta(days=settings.APPEAL_AUTO_CLOSE_DAYS)
-    qs = Appeal.objects.filter(state=State.RESOLVED, resolved_at__lte=cutoff).values_list("id", "resolved_at")
+    qs = Appeal.objects.filter(workflow.appeal_unrated_q(), state=State.RESOLVED, resolved_at__lte=cutoff).values_list(
+        "id", "resolved_at")
     for rows in _batches(qs, batch, order=("resolved_at", "id")):
         for pk, _resolved_at in rows:
             if dry_run:

@@ -35,6 +35,7 @@ Choices made here, for the record:
 
 from __future__ import annotations
 
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from gongzhi.core.workflow import Transition
@@ -264,7 +265,13 @@ STEP_LABELS = {
 
 
 def _appeal_not_rated(appeal, data) -> bool:
-    return appeal.rated_at is None
+    """Not rated since it was last resolved: a rating that reopened the appeal came before its
+    second resolution and does not count (appeal_unrated_q is the same rule as a filter)."""
+    return appeal.rated_at is None or (appeal.resolved_at is not None and appeal.rated_at < appeal.resolved_at)
+
+
+def appeal_unrated_q() -> Q:
+    return Q(rated_at__isnull=True) | Q(rated_at__lt=F("resolved_at"))
 
 
 SWEEP_TABLE: tuple[Transition, ...] = (
