@@ -26,9 +26,10 @@ Steps:
   so every step starts from the same data and the same statistics; gunicorn (gongzhi.wsgi, 2 sync
   workers, production settings: GONGZHI_DEBUG=0, real keys, requests marked https as by the proxy;
   bench.bench_settings only adds /bench/… URLs) and `gongzhi worker` are started on it, warmed up
-  (each request type a few times), then `locust --headless` runs bench/load_mix.py for --duration
-  seconds with that many users (all started within the first second; exponential think time of mean
-  --think seconds), and both are stopped.
+  (each request type a few times), then `locust --headless` runs bench/load_mix.py with that many
+  users (started over --ramp seconds, 5; exponential think time of mean --think seconds) for --settle
+  seconds (10), whose requests are counted apart and not measured (the ramp, the first preparation
+  of each statement on each connection), then --duration seconds measured; and both are stopped.
 - the steps: the baseline (GET /bench/api/whoami, the API's token check and one tiny query, with
   --baseline-users users and no think time), the mix at each --users, the baseline again. The
   machine's pace drifts (other work, checkpoints): the ratio divides by the mean of both baselines.
@@ -417,11 +418,12 @@ def step(args, meta: dict, env: dict, actors_file: Path, users: int, classes: st
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
         load_avg = os.getloadavg()[0]
         proc = subprocess.run(
-            [str(BIN / "locust"), "-f", str(HERE / "load_mix.py"), "--headless", "-u", str(users), "-r", str(users),
-             "--run-time", f"{int(args.duration)}s", "--host", f"http://127.0.0.1:{server.port}", "--only-summary",
+            [str(BIN / "locust"), "-f", str(HERE / "load_mix.py"), "--headless", "-u", str(users),
+             "-r", f"{users / max(args.ramp, 0.1):.2f}", "--run-time", f"{int(args.duration + args.settle)}s",
+             "--host", f"http://127.0.0.1:{server.port}", "--only-summary",
              "--loglevel", "WARNING", "--stop-timeout", "10", classes],
             env={**os.environ, "LOAD_MIX_ACTORS": str(actors_file), "LOAD_MIX_OUT": str(out),
-                 "LOAD_MIX_THINK": str(think)},
+                 "LOAD_MIX_THINK": str(think), "LOAD_MIX_SETTLE_S": str(args.settle)},
             capture_output=True, text=True)
         if not out.stat().st_size:
             sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
@@ -1007,6 +1009,10 @@ def main() -> int:
     ap.add_argument("--users", default=None, help="users per step, comma-separated (default 10,20,40,60,80)")
     ap.add_argument("--duration", type=float, default=None, help="seconds per step (default 60)")
     ap.add_argument("--think", type=float, default=1.0, help="mean think time in seconds (exponential)")
+    ap.add_argument("--ramp", type=float, default=5.0, help="seconds over which a step's users start (default 5)")
+    ap.add_argument("--settle", type=float, default=10.0,
+                    help="seconds from a step's first request before its requests are measured (default 10; the "
+                    "step then runs --duration seconds more)")
     ap.add_argument("--baseline-users", type=int, default=8, help="users for the baseline, without think time")
     ap.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     ap.add_argument("--profile", type=int, metavar="USERS", help="one more mix step at USERS users under py-spy")
@@ -1072,7 +1078,8 @@ def main() -> int:
     print(f"load average before the run: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs, "
           "shared with whatever else runs here); client, server and PostgreSQL on this machine")
     print(f"steps of {args.duration:.0f} s; users {args.users}; think time exponential, mean {args.think} s; "
-          f"gunicorn {args.workers} sync workers + `gongzhi worker`; scale {args.scale}")
+          f"gunicorn {args.workers} sync workers + `gongzhi worker`; scale {args.scale}; users start over "
+          f"{args.ramp:.0f} s and each step measures from {args.settle:.0f} s after its first request")
 
     base1 = step(args, meta, env, actors_file, args.baseline_users, "Baseline", think=0)
     print_step(f"baseline, {args.baseline_users} users without think time", base1)

@@ -49,6 +49,11 @@ TALLY: dict[str, dict] = defaultdict(lambda: {"lat": [], "status": defaultdict(i
 # their open appeals, from bench/load.py), so that reading an appeal or acting needs no inbox request first
 INBOX: dict[str, list[dict]] = {t: [dict(a) for a in items] for t, items in ACTORS.get("inboxes", {}).items()}
 SPAN = {"first": None, "last": None}
+# Requests that complete within LOAD_MIX_SETTLE_S seconds of the first one are counted apart and not
+# measured: users start over a ramp and the server's first requests prepare its statements, so the
+# figures are those of the steady state the step is meant to measure.
+SETTLE_S = float(os.environ.get("LOAD_MIX_SETTLE_S", "0") or 0)
+SETTLING = {"started": None, "requests": 0}
 STAMPS: list[tuple[float, float, int]] | None = [] if os.environ.get("LOAD_MIX_STAMPS", "") not in ("", "0") else None
 
 
@@ -63,6 +68,10 @@ def _error_kind(response) -> str:
 @events.request.add_listener
 def _tally(request_type, name, response_time, response_length, response=None, exception=None, **kw):
     now = time.time()
+    SETTLING["started"] = SETTLING["started"] or now
+    if now < SETTLING["started"] + SETTLE_S:
+        SETTLING["requests"] += 1
+        return
     SPAN["first"] = SPAN["first"] or now
     SPAN["last"] = now
     t = TALLY[name]
@@ -86,7 +95,8 @@ def _write(environment, **kw):
     out = os.environ.get("LOAD_MIX_OUT")
     if out:
         with open(out, "w", encoding="utf-8") as f:
-            json.dump({"span": SPAN, "types": TALLY, **({"stamps": STAMPS} if STAMPS is not None else {})}, f)
+            json.dump({"span": SPAN, "types": TALLY, "settling": {"seconds": SETTLE_S, "requests": SETTLING["requests"]},
+                       **({"stamps": STAMPS} if STAMPS is not None else {})}, f)
 
 
 def _auth(token: str) -> dict:
