@@ -42,6 +42,13 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def unpaced_sweeps(settings):
+    """A test's sweep does milliseconds of work: run it at full speed (the pacing that spreads a city's
+    heavy sweep out is tested on its own, tests/core/test_pacing.py and tests/appeals/test_sweep.py)."""
+    settings.SWEEP_DUTY = 1.0
+
+
 @pytest.fixture
 def tree(db):
     from tests.factories import place_tree

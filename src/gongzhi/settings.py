@@ -204,6 +204,9 @@ APPEAL_AUTO_CLOSE_DAYS = int(os.environ.get("GONGZHI_APPEAL_AUTO_CLOSE_DAYS", "7
 # Work-order deadlines (whistle: report for duty, resolve) lie at most this many days ahead.
 DEADLINE_HORIZON_DAYS = int(os.environ.get("GONGZHI_DEADLINE_HORIZON_DAYS", "90"))
 SWEEP_INTERVAL_SECONDS = int(os.environ.get("GONGZHI_SWEEP_INTERVAL_SECONDS", "60"))
+# The share of the clock a sweep may work (core.pacing): a heavy sweep (the first after a long stop) pauses
+# between rows so that it never takes the CPU, the database and the audit chain's head from the web tier.
+SWEEP_DUTY = float(os.environ.get("GONGZHI_SWEEP_DUTY", "0.25"))
 # Retention (PIPL art. 19): `gongzhi anonymise` strips reporters from records closed longer ago than this.
 GONGZHI_RETENTION_YEARS = float(os.environ.get("GONGZHI_RETENTION_YEARS", "3"))
 # How often `gongzhi worker` looks for queued appeals (asynchronous submits, Prefer: respond-async).

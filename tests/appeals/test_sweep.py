@@ -15,11 +15,14 @@ from django.core.management.base import CommandError
 
 from gongzhi.appeals import services, workflow
 from gongzhi.appeals import sweep as sweep_mod
+from gongzhi.appeals.management.commands import sweep as sweep_cmd
 from gongzhi.appeals.models import Appeal, AppealEvent
 from gongzhi.appeals.permissions import allowed_actions
 from gongzhi.appeals.sweep import sweep
 from gongzhi.core.errors import Conflict, ValidationFailed
 from gongzhi.core.models import AuditEntry
+from gongzhi.core.pacing import Pacer
+from gongzhi.notifications.management.commands import worker as worker_cmd
 from gongzhi.notifications.models import Notification
 from tests.appeals.conftest import at_street, bearer, submit, whistle
 from tests.factories import user
@@ -340,6 +343,63 @@ def test_the_worker_stops_cleanly_on_sigterm(city):
         timer.cancel()
     assert "worker: stopped after" in out.getvalue()
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_a_paced_sweep_pauses_after_every_row_and_batch_and_does_the_same_work(city):
+    appeals = [submit(city.jumin) for _ in range(3)]
+    now = max(a.step_due for a in appeals) + MINUTE
+    slept = []
+    pace = Pacer(0.25, min_pause=0, sleep=slept.append)
+    r = sweep(now=now, pace=pace)
+    assert (r.overdue, r.escalated, r.errors, r.stopped) == (3, 3, 0, False)
+    # one pause after the overdue scan's batch, one after each of the three escalations, more after the
+    # other scans; each three times the work before it (duty 1/4)
+    assert len(slept) >= 4 and pace.paused == pytest.approx(3 * pace.worked, rel=1e-6)
+    assert Appeal.objects.filter(state="escalated").count() == 3
+
+
+def test_a_stop_during_a_paced_sweep_ends_it_between_two_rows_and_the_next_sweep_goes_on(city):
+    appeals = [submit(city.jumin) for _ in range(3)]
+    now = max(a.step_due for a in appeals) + MINUTE
+    stop = threading.Event()
+    pauses = []
+
+    def sleep(seconds):  # SIGTERM during the pause after the first escalation
+        pauses.append(seconds)
+        if len(pauses) == 2:
+            stop.set()
+
+    r = sweep(now=now, pace=Pacer(0.5, min_pause=0, stop=stop, sleep=sleep))
+    assert r.stopped and (r.escalated, r.errors) == (1, 0)
+    assert Appeal.objects.filter(state="escalated").count() == 1
+    r = sweep(now=now)
+    assert (r.escalated, r.stopped) == (2, False)
+    assert Appeal.objects.filter(state="escalated").count() == 3
+    assert AppealEvent.objects.filter(action="escalate").count() == 3  # nothing twice
+
+
+def test_the_command_paces_at_the_setting_or_duty_and_refuses_a_duty_outside_zero_to_one(city, settings,
+                                                                                          monkeypatch):
+    seen = []
+    real = sweep_mod.sweep
+    monkeypatch.setattr(sweep_cmd, "sweep", lambda **kw: seen.append(kw["pace"].duty) or real(**kw))
+    settings.SWEEP_DUTY = 0.2
+    call_command("sweep", stdout=io.StringIO())
+    call_command("sweep", "--duty", "1", stdout=io.StringIO())
+    assert seen == [0.2, 1.0]
+    for bad in ("0", "1.5", "-1"):
+        with pytest.raises(CommandError, match="--duty"):
+            call_command("sweep", "--duty", bad, stdout=io.StringIO())
+    assert seen == [0.2, 1.0]
+
+
+def test_the_worker_paces_its_sweep_at_the_setting_and_tells_it_of_a_stop(city, settings, monkeypatch):
+    seen = []
+    real = sweep_mod.sweep
+    monkeypatch.setattr(worker_cmd, "sweep", lambda **kw: seen.append(kw["pace"]) or real(**kw))
+    settings.SWEEP_DUTY = 0.3
+    call_command("worker", "--once", stdout=io.StringIO())
+    assert [p.duty for p in seen] == [0.3] and seen[0].stop is not None and not seen[0].stop.is_set()
 
 
 def test_the_timeline_shows_the_sweeps_events_in_words(client, city):

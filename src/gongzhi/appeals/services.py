@@ -1222,10 +1222,12 @@ def summons_act(*, actor, work_order, action: str, version=None, **fields) -> Wh
 # running at once exactly one writes it; it is written once per step and deadline (the timeline
 # is checked first), so a second sweep at the same moment writes nothing. Their timeline notes are
 # written in the site's language: the sweep has no request to take one from.
-def _due_soon_window(hours: float) -> dt.timedelta:
+def _due_soon_window(hours: float, longest: float | None = None) -> dt.timedelta:
     """A step is due soon in the last APPEAL_DUE_SOON_FRACTION of its length, capped at that
-    fraction of the longest category deadline (so the sweep's scan has a bound)."""
-    return dt.timedelta(hours=settings.APPEAL_DUE_SOON_FRACTION * min(hours, max_step_hours()))
+    fraction of the longest category deadline (so the sweep's scan has a bound). `longest` is
+    max_step_hours(), a query: the sweep passes it once a scan rather than once a row."""
+    longest = max_step_hours() if longest is None else longest
+    return dt.timedelta(hours=settings.APPEAL_DUE_SOON_FRACTION * min(hours, longest))
 
 
 def max_step_hours() -> int:

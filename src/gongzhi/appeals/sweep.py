@@ -21,6 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from gongzhi.core.errors import GongzhiError
+from gongzhi.core.pacing import Pacer, Stopped, unpaced
 
 from . import services, staging, workflow
 from .hotspots import detect_hotspots
@@ -48,6 +49,7 @@ class SweepReport:
     staged_photos_removed: int = 0  # photos kept across a failed form, expired unused (appeals.staging)
     lost: int = 0  # rows another sweep (or a person) changed first
     errors: int = 0
+    stopped = False  # (not a count) the worker was told to stop and the sweep ended between two rows
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -84,7 +86,7 @@ def _events_by_appeal(appeal_ids, action) -> dict:
     return out
 
 
-def _run(report: SweepReport, field: str, fn, **kw) -> None:
+def _run(report: SweepReport, field: str, pace: Pacer, fn, **kw) -> None:
     """One row, one transaction; a row that fails is logged and counted, and the sweep goes on."""
     try:
         if fn(**kw):
@@ -96,23 +98,32 @@ def _run(report: SweepReport, field: str, fn, **kw) -> None:
     except Exception:
         log.exception("sweep: %s failed for %s", fn.__name__, kw)
         report.errors += 1
+    pace()
 
 
-def sweep(now=None, batch: int = 500, dry_run: bool = False) -> SweepReport:
+def sweep(now=None, batch: int = 500, dry_run: bool = False, pace: Pacer | None = None) -> SweepReport:
     """Run every check once at `now` (default: the current time) and say what was done.
 
     With `dry_run`, nothing is written: the report counts what a real run would try (warnings not
     yet on the timeline, escalations below the street, appeals old enough to auto-close).
+    `pace` (core.pacing) is called after every row written and every batch read: the worker's pacer
+    holds a heavy sweep to SWEEP_DUTY of the clock, and its stop event ends the sweep between two rows
+    (`report.stopped`; the next sweep goes on from there, as every step is idempotent).
     """
     now = now or timezone.now()
+    pace = pace or unpaced()
     report = SweepReport()
-    _appeals_overdue(now, batch, dry_run, report)
-    _appeals_due_soon(now, batch, dry_run, report)
-    _work_orders(now, batch, dry_run, report)
-    _auto_close(now, batch, dry_run, report)
-    if not dry_run:  # detection writes as it finds; a dry run leaves it to `gongzhi hotspots`
-        _hotspots(now, report)
-        _staged_photos(now, batch, report)
+    try:
+        _appeals_overdue(now, batch, dry_run, report, pace)
+        _appeals_due_soon(now, batch, dry_run, report, pace)
+        _work_orders(now, batch, dry_run, report, pace)
+        _auto_close(now, batch, dry_run, report, pace)
+        if not dry_run:  # detection writes as it finds; a dry run leaves it to `gongzhi hotspots`
+            _hotspots(now, report)
+            pace()
+            _staged_photos(now, batch, report)
+    except Stopped:
+        report.stopped = True
     return report
 
 
@@ -136,11 +147,12 @@ def _hotspots(now, report):
     report.hotspot_repeats_linked += found.linked
 
 
-def _appeals_overdue(now, batch, dry_run, report):
+def _appeals_overdue(now, batch, dry_run, report, pace):
     qs = Appeal.objects.filter(state__in=STEP_STATES, step_due__lte=now).values_list(
         "id", "step_due", "state", "owner_level")
     for rows in _batches(qs, batch):
         seen = _events_by_appeal([r[0] for r in rows], OVERDUE)
+        pace()
         for pk, due, state, level in rows:
             step = services.appeal_step(Appeal(state=state))
             done = services.warned(pk, OVERDUE, step, due, events=seen.get(pk, []))
@@ -151,53 +163,63 @@ def _appeals_overdue(now, batch, dry_run, report):
                 report.overdue += not done
                 report.escalated += below_street
                 continue
-            try:
-                out = services.appeal_escalate(appeal=pk, now=now)
-            except GongzhiError:
-                report.lost += 1
-                continue
-            except Exception:
-                log.exception("sweep: escalating appeal %s failed", pk)
-                report.errors += 1
-                continue
-            report.overdue += out.warned
-            report.escalated += out.escalated
-            report.no_handler += out.no_handler
-            if not (out.warned or out.escalated or out.no_handler):
-                report.lost += 1
+            _escalate(report, pk, now)
+            pace()
 
 
-def _appeals_due_soon(now, batch, dry_run, report):
-    horizon = services._due_soon_window(services.max_step_hours())
+def _escalate(report, pk, now) -> None:
+    """Warn an overdue appeal and escalate it where a level above exists, in its own transaction."""
+    try:
+        out = services.appeal_escalate(appeal=pk, now=now)
+    except GongzhiError:
+        report.lost += 1
+        return
+    except Exception:
+        log.exception("sweep: escalating appeal %s failed", pk)
+        report.errors += 1
+        return
+    report.overdue += out.warned
+    report.escalated += out.escalated
+    report.no_handler += out.no_handler
+    if not (out.warned or out.escalated or out.no_handler):
+        report.lost += 1
+
+
+def _appeals_due_soon(now, batch, dry_run, report, pace):
+    longest = services.max_step_hours()
+    horizon = services._due_soon_window(longest, longest)
     categories = {c.pk: c for c in Category.objects.all()}
     qs = Appeal.objects.filter(state__in=STEP_STATES, step_due__gt=now, step_due__lte=now + horizon).values_list(
         "id", "step_due", "state", "urgency", "category_id")
     for rows in _batches(qs, batch):
         seen = _events_by_appeal([r[0] for r in rows], DUE_SOON)
+        pace()
         for pk, due, state, urgency, category_id in rows:
             step = services.appeal_step(Appeal(state=state))
             respond_h, resolve_h = categories[category_id].hours(urgency)
-            window = services._due_soon_window(respond_h if step == workflow.STEP_RESPOND else resolve_h)
+            window = services._due_soon_window(respond_h if step == workflow.STEP_RESPOND else resolve_h, longest)
             if due > now + window or services.warned(pk, DUE_SOON, step, due, events=seen.get(pk, [])):
                 continue
             if dry_run:
                 report.due_soon += 1
                 continue
-            _run(report, "due_soon", services.appeal_warn, appeal=pk, action=DUE_SOON, now=now)
+            _run(report, "due_soon", pace, services.appeal_warn, appeal=pk, action=DUE_SOON, now=now)
 
 
-def _work_orders(now, batch, dry_run, report):
-    horizon = services._due_soon_window(services.max_step_hours())
+def _work_orders(now, batch, dry_run, report, pace):
+    longest = services.max_step_hours()
+    horizon = services._due_soon_window(longest, longest)
     qs = WhistleSummons.objects.filter(state__in=SUMMONS_OPEN_STATES, step_due__lte=now + horizon,
                                        appeal__state=State.DISPATCHED).values_list(
         "id", "step_due", "appeal_id", "summoned_at")
     for rows in _batches(qs, batch):
         overdue = _events_by_appeal({r[2] for r in rows}, OVERDUE)
         soon = _events_by_appeal({r[2] for r in rows}, DUE_SOON)
+        pace()
         for pk, due, appeal_id, summoned_at in rows:
             action, events = (OVERDUE, overdue) if due <= now else (DUE_SOON, soon)
             if action == DUE_SOON and due > now + services._due_soon_window(
-                    (due - summoned_at).total_seconds() / 3600):
+                    (due - summoned_at).total_seconds() / 3600, longest):
                 continue
             if any(d.get("work_order") == pk and services._same_time(d.get("due"), due)
                    for d in events.get(appeal_id, [])):
@@ -206,17 +228,18 @@ def _work_orders(now, batch, dry_run, report):
             if dry_run:
                 setattr(report, field, getattr(report, field) + 1)
                 continue
-            _run(report, field, services.work_order_warn, work_order=pk, action=action, now=now)
+            _run(report, field, pace, services.work_order_warn, work_order=pk, action=action, now=now)
 
 
-def _auto_close(now, batch, dry_run, report):
+def _auto_close(now, batch, dry_run, report, pace):
     cutoff = now - dt.timedelta(days=settings.APPEAL_AUTO_CLOSE_DAYS)
     qs = Appeal.objects.filter(workflow.appeal_unrated_q(), state=State.RESOLVED, resolved_at__lte=cutoff).values_list(
         "id", "resolved_at")
     for rows in _batches(qs, batch, order=("resolved_at", "id")):
+        pace()
         for pk, _resolved_at in rows:
             if dry_run:
                 report.auto_closed += 1
                 continue
-            _run(report, "auto_closed", services.appeal_auto_close, appeal=pk, now=now)
+            _run(report, "auto_closed", pace, services.appeal_auto_close, appeal=pk, now=now)
 

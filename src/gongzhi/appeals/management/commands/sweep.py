@@ -2,11 +2,13 @@
 
 import json
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from gongzhi.appeals.sweep import sweep
+from gongzhi.core.pacing import Pacer
 
 
 class Command(BaseCommand):
@@ -19,8 +21,11 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Write nothing; count what a run would do.")
         parser.add_argument("--batch", type=int, default=500, help="Rows per scan batch (default 500).")
         parser.add_argument("--json", action="store_true", help="Print the counts as one JSON object.")
+        parser.add_argument("--duty", type=float, default=None,
+                            help="Share of the clock the sweep may work, pausing between rows so that the web "
+                                 "tier keeps its pace (default: GONGZHI_SWEEP_DUTY, 0.25; 1 never pauses).")
 
-    def handle(self, *args, now=None, dry_run=False, batch=500, json=False, **options):
+    def handle(self, *args, now=None, dry_run=False, batch=500, json=False, duty=None, **options):
         when = None
         if now:
             try:
@@ -33,7 +38,10 @@ class Command(BaseCommand):
                 when = timezone.make_aware(when)
         if batch < 1:
             raise CommandError("--batch must be at least 1")
-        report = sweep(now=when, batch=batch, dry_run=dry_run)
+        duty = settings.SWEEP_DUTY if duty is None else duty
+        if not 0 < duty <= 1:
+            raise CommandError(f"--duty must be more than 0 and at most 1, not {duty:g}")
+        report = sweep(now=when, batch=batch, dry_run=dry_run, pace=Pacer(duty))
         counts = report.as_dict()
         if json:
             self.stdout.write(_json(counts | {"dry_run": dry_run}))

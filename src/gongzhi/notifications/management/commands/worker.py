@@ -21,6 +21,7 @@ from django.db import close_old_connections, connection
 
 from gongzhi.appeals.intake import drain, prune
 from gongzhi.appeals.sweep import sweep
+from gongzhi.core.pacing import Pacer
 from gongzhi.notifications.services import deliver_outbox
 
 log = logging.getLogger("gongzhi.worker")
@@ -31,6 +32,7 @@ PRUNE_EVERY_SECONDS = 3600
 
 class Command(BaseCommand):
     _next_prune = 0.0  # the first round prunes
+    _stop: threading.Event | None = None  # set by SIGTERM/SIGINT while handle() runs
     help = ("Create queued appeals every APPEAL_INTAKE_POLL_SECONDS, and run the deadline sweep and deliver "
             "notification emails every SWEEP_INTERVAL_SECONDS, until SIGTERM/SIGINT (then exit 0 after the "
             "current round).")
@@ -46,7 +48,7 @@ class Command(BaseCommand):
     def handle(self, *args, interval=None, once=False, rounds=0, intake_only=False, **options):
         interval = settings.SWEEP_INTERVAL_SECONDS if interval is None else interval
         poll = min(settings.APPEAL_INTAKE_POLL_SECONDS, interval) if interval > 0 else settings.APPEAL_INTAKE_POLL_SECONDS
-        stop = threading.Event()
+        stop = self._stop = threading.Event()
         previous = {}
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -84,7 +86,11 @@ class Command(BaseCommand):
         started = time.monotonic()
         _recycle_connections()
         try:
-            report = sweep()
+            # Paced (SWEEP_DUTY): a heavy sweep spreads over several rounds' time instead of stalling
+            # the web tier; SIGTERM ends it between two rows.
+            report = sweep(pace=Pacer(settings.SWEEP_DUTY, stop=self._stop))
+            if report.stopped:
+                self.stdout.write("sweep: stopped between two rows (the next round goes on from there)")
             counts = ", ".join(f"{k} {v}" for k, v in report.as_dict().items() if v)
             if counts:
                 self.stdout.write(f"sweep: {counts}")
