@@ -51,10 +51,12 @@ stays within 10 % of its value at L; the most connections seen in the last L are
 the p99 of the last L is within 20 % (either way) of the p99 of L–2L (no verdict when a window holds
 fewer than 100 requests: their p99 is the slowest one).
 With --sweep: one mix step at the same users, the server's worker with --intake-only (so no other sweep
-runs in it); after --sweep-window seconds of load (default 60, --quick 20), `gongzhi sweep` once in a process
-of its own (Django loaded and connected before the load starts, so only the sweep itself falls in the
-window), then --sweep-window seconds more. Prints the sweep's duration and counts, and p50/p99 of the
-window before, during (its start to its end) and after; verdict: p99 during the sweep within 20 % of
+runs in it); after --sweep-window seconds of load (default 60, --quick 20), one sweep as `gongzhi sweep` runs
+it (paced at GONGZHI_SWEEP_DUTY: set it in the environment to try another) in a process of its own (Django
+loaded and connected before the load starts, so only the sweep itself falls in the window), then
+--sweep-window seconds more. Prints the sweep's duration and counts, p50/p99 of the window before, during
+(its start to its end) and after, and the p99 of each part of the sweep (overdue, due soon, work orders,
+auto-close, hotspots, staged photos) over its own stretch; verdict: p99 during the sweep within 20 % of
 the window before (the issue's "moves p99 by less than 20 %"), none when fewer than 100 requests completed
 in a window (a swept small city sweeps in a fraction of a second). The template is swept when built: this
 sweep does what fell due since, plus hotspots of the mix's submits; --sweep-ahead HOURS sweeps as of
@@ -524,20 +526,24 @@ django.setup()
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
-import gongzhi.appeals.management.commands.sweep  # noqa: F401
+from django.conf import settings
+from gongzhi.appeals.sweep import sweep
+from gongzhi.core.pacing import Pacer
 connection.ensure_connection()
 ahead = float(sys.argv[1]) if len(sys.argv) > 1 else 0.0
 print("ready", flush=True)
 sys.stdin.readline()
-out, failed = io.StringIO(), ""
-when = ["--now", (timezone.now() + dt.timedelta(hours=ahead)).isoformat()] if ahead else []
+out, failed, parts = "", "", []
+when = timezone.now() + dt.timedelta(hours=ahead) if ahead else None
 t0 = time.time()
 try:
-    call_command("sweep", "--json", *when, stdout=out)
+    report = sweep(now=when, pace=Pacer(settings.SWEEP_DUTY))  # as `gongzhi sweep` and the worker run it
+    out, parts = json.dumps({k: v for k, v in report.as_dict().items() if v}, sort_keys=True), report.parts
 except Exception as exc:
     failed = f"{type(exc).__name__}: {exc}"
 t1 = time.time()
-print(json.dumps({"t0": t0, "t1": t1, "out": out.getvalue().strip(), "failed": failed}), flush=True)
+print(json.dumps({"t0": t0, "t1": t1, "out": out, "failed": failed, "parts": parts,
+                  "duty": settings.SWEEP_DUTY}), flush=True)
 """
 
 
@@ -828,6 +834,11 @@ def sweep_step(args, meta: dict, env: dict, actors_file: Path, users: int) -> di
         n = sum(1 for t, _ms, _c in stamps if (lo <= t if closed else lo < t) and t <= hi)
         r["sweep"]["windows"][label] = {"lo": lo - t0, "hi": hi - t0, "n": n, "rate": n / max(hi - lo, 1e-9),
                                         "p50": pct(lat, 0.5), "p99": pct(lat, 0.99), "lat": lat}
+    r["sweep"]["duty"] = swept.get("duty")
+    r["sweep"]["parts"] = []
+    for name, lo, hi in swept.get("parts", []):  # the sweep's parts, each with the p99 of its own stretch
+        lat = window_latencies(stamps, lo, hi, closed_lo=True)
+        r["sweep"]["parts"].append({"name": name, "lo": lo - t0, "hi": hi - t0, "n": len(lat), "p99": pct(lat, 0.99)})
     ws = r["sweep"]["windows"]
     r["sweep"]["verdict"] = sweep_verdict(ws["before"]["lat"], ws["during"]["lat"])
     r["sweep"]["change"] = signed_change(ws["during"]["p99"], ws["before"]["p99"])
@@ -838,13 +849,16 @@ def sweep_step(args, meta: dict, env: dict, actors_file: Path, users: int) -> di
 def print_sweep(label: str, r: dict) -> None:
     print_step(label, r)
     sw = r["sweep"]
-    print(f"  the sweep (`gongzhi sweep`, its own process): {sw['took']:.2f} s; "
+    print(f"  the sweep (as `gongzhi sweep` runs it, its own process, duty {sw['duty']}): {sw['took']:.2f} s; "
           + (f"FAILED: {sw['failed']}" if sw["failed"] else sw["out"]))
     print(f"  {'window':<8} {'from s':>7} {'to s':>7} {'requests':>8} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7}"
           "   (seconds from the sweep's start)")
     for name, wdw in sw["windows"].items():
         print(f"  {name:<8} {wdw['lo']:>7.1f} {wdw['hi']:>7.1f} {wdw['n']:>8} {wdw['rate']:>7.1f} "
               f"{wdw['p50']:>7.0f} {wdw['p99']:>7.0f}")
+    for part in sw["parts"]:
+        print(f"    part {part['name']:<13} {part['lo']:>7.1f} {part['hi']:>7.1f} {part['n']:>8} {'':>7} {'':>7} "
+              f"{part['p99']:>7.0f}")
     ok, _d = sw["verdict"]
     few = f"none (fewer than {MIN_REQUESTS} requests in a window: its p99 is its slowest request)"
     verdict = {True: "ok", False: "FAIL", None: few}[ok]

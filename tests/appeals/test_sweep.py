@@ -13,6 +13,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from gongzhi.appeals import jobs as appeal_jobs
 from gongzhi.appeals import services, workflow
 from gongzhi.appeals import sweep as sweep_mod
 from gongzhi.appeals.management.commands import sweep as sweep_cmd
@@ -22,7 +23,6 @@ from gongzhi.appeals.sweep import sweep
 from gongzhi.core.errors import Conflict, ValidationFailed
 from gongzhi.core.models import AuditEntry
 from gongzhi.core.pacing import Pacer
-from gongzhi.notifications.management.commands import worker as worker_cmd
 from gongzhi.notifications.models import Notification
 from tests.appeals.conftest import at_street, bearer, submit, whistle
 from tests.factories import user
@@ -378,6 +378,23 @@ def test_a_stop_during_a_paced_sweep_ends_it_between_two_rows_and_the_next_sweep
     assert AppealEvent.objects.filter(action="escalate").count() == 3  # nothing twice
 
 
+def test_a_sweep_leaves_appeals_submitted_while_it_runs_to_the_next_one(city):
+    first = submit(city.jumin)
+    now = first.step_due + dt.timedelta(days=3)  # as `gongzhi sweep --now` a few days ahead
+    late = []
+
+    def sleep(seconds):  # a resident submits while the sweep pauses
+        if not late:
+            late.append(submit(city.jumin))
+
+    r = sweep(now=now, batch=1, pace=Pacer(0.5, min_pause=0, sleep=sleep))  # one row a page: the scan reads on
+    assert late and r.escalated == 1
+    assert Appeal.objects.get(pk=first.pk).state == "escalated"
+    assert Appeal.objects.get(pk=late[0].pk).state == "submitted"
+    assert sweep(now=now).escalated == 1  # the next sweep takes it
+    assert Appeal.objects.get(pk=late[0].pk).state == "escalated"
+
+
 def test_the_command_paces_at_the_setting_or_duty_and_refuses_a_duty_outside_zero_to_one(city, settings,
                                                                                           monkeypatch):
     seen = []
@@ -396,7 +413,7 @@ def test_the_command_paces_at_the_setting_or_duty_and_refuses_a_duty_outside_zer
 def test_the_worker_paces_its_sweep_at_the_setting_and_tells_it_of_a_stop(city, settings, monkeypatch):
     seen = []
     real = sweep_mod.sweep
-    monkeypatch.setattr(worker_cmd, "sweep", lambda **kw: seen.append(kw["pace"]) or real(**kw))
+    monkeypatch.setattr(appeal_jobs, "sweep", lambda **kw: seen.append(kw["pace"]) or real(**kw))
     settings.SWEEP_DUTY = 0.3
     call_command("worker", "--once", stdout=io.StringIO())
     assert [p.duty for p in seen] == [0.3] and seen[0].stop is not None and not seen[0].stop.is_set()

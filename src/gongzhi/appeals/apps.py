@@ -15,3 +15,7 @@ class AppealsConfig(AppConfig):
 
         retention.register(step.NAME, step.step)
         retention.register_export(step.NAME, step.export)
+
+        from . import jobs
+
+        jobs.register()

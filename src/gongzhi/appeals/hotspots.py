@@ -274,17 +274,19 @@ def _detect_in_transaction(category_id, since, now, n, radius, days, result: Det
         audit.record(None, action, h, before=before, after=after)
 
 
-def detect_hotspots(now=None) -> DetectResult:
+def detect_hotspots(now=None, pace=None) -> DetectResult:
     """Find new hotspots and link new repeats to live ones, as of `now` (default: the current time).
 
     Idempotent: a second run with nothing new changes nothing. Call it outside a transaction: it
-    opens one short transaction per category.
+    opens one short transaction per category. `pace` (core.pacing, the sweep's) is called after each.
     """
     now = now or timezone.now()
     n, radius, days = hotspot_settings()
     result = DetectResult()
     for category_id in Category.objects.order_by("id").values_list("id", flat=True):
         _detect_category(category_id, now, n, radius, days, result)
+        if pace is not None:
+            pace()
     return result
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from dataclasses import asdict, dataclass
 
 from django.conf import settings
@@ -50,6 +51,10 @@ class SweepReport:
     lost: int = 0  # rows another sweep (or a person) changed first
     errors: int = 0
     stopped = False  # (not a count) the worker was told to stop and the sweep ended between two rows
+
+    def __post_init__(self):
+        # (not counts) each part's name with its start and end (time.time()): where a long sweep went
+        self.parts: list[tuple[str, float, float]] = []
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -113,17 +118,27 @@ def sweep(now=None, batch: int = 500, dry_run: bool = False, pace: Pacer | None 
     now = now or timezone.now()
     pace = pace or unpaced()
     report = SweepReport()
-    try:
-        _appeals_overdue(now, batch, dry_run, report, pace)
-        _appeals_due_soon(now, batch, dry_run, report, pace)
-        _work_orders(now, batch, dry_run, report, pace)
-        _auto_close(now, batch, dry_run, report, pace)
-        if not dry_run:  # detection writes as it finds; a dry run leaves it to `gongzhi hotspots`
-            _hotspots(now, report)
-            pace()
-            _staged_photos(now, batch, report)
-    except Stopped:
-        report.stopped = True
+    # The rows that exist as it starts are this sweep's; newer ones are the next one's. A paced sweep
+    # takes minutes over a backlog, and its keyset scans must not chase rows created meanwhile (with
+    # `now` ahead of the clock, as `--now` allows, every new submit would be due soon at once).
+    last = Appeal.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    last_wo = WhistleSummons.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    parts = [("overdue", lambda: _appeals_overdue(now, batch, dry_run, report, pace, last)),
+             ("due_soon", lambda: _appeals_due_soon(now, batch, dry_run, report, pace, last)),
+             ("work_orders", lambda: _work_orders(now, batch, dry_run, report, pace, last_wo)),
+             ("auto_close", lambda: _auto_close(now, batch, dry_run, report, pace, last))]
+    if not dry_run:  # detection writes as it finds; a dry run leaves it to `gongzhi hotspots`
+        parts += [("hotspots", lambda: _hotspots(now, report, pace)),
+                  ("staged_photos", lambda: _staged_photos(now, batch, report))]
+    for name, run in parts:
+        started = time.time()
+        try:
+            run()
+        except Stopped:
+            report.stopped = True
+            break
+        finally:
+            report.parts.append((name, started, time.time()))
     return report
 
 
@@ -135,9 +150,11 @@ def _staged_photos(now, batch, report):
         report.errors += 1
 
 
-def _hotspots(now, report):
+def _hotspots(now, report, pace):
     try:
-        found = detect_hotspots(now)
+        found = detect_hotspots(now, pace=pace)
+    except Stopped:
+        raise
     except Exception:
         log.exception("sweep: hotspot detection failed")
         report.errors += 1
@@ -147,8 +164,8 @@ def _hotspots(now, report):
     report.hotspot_repeats_linked += found.linked
 
 
-def _appeals_overdue(now, batch, dry_run, report, pace):
-    qs = Appeal.objects.filter(state__in=STEP_STATES, step_due__lte=now).values_list(
+def _appeals_overdue(now, batch, dry_run, report, pace, last):
+    qs = Appeal.objects.filter(state__in=STEP_STATES, step_due__lte=now, id__lte=last).values_list(
         "id", "step_due", "state", "owner_level")
     for rows in _batches(qs, batch):
         seen = _events_by_appeal([r[0] for r in rows], OVERDUE)
@@ -185,11 +202,12 @@ def _escalate(report, pk, now) -> None:
         report.lost += 1
 
 
-def _appeals_due_soon(now, batch, dry_run, report, pace):
+def _appeals_due_soon(now, batch, dry_run, report, pace, last):
     longest = services.max_step_hours()
     horizon = services._due_soon_window(longest, longest)
     categories = {c.pk: c for c in Category.objects.all()}
-    qs = Appeal.objects.filter(state__in=STEP_STATES, step_due__gt=now, step_due__lte=now + horizon).values_list(
+    qs = Appeal.objects.filter(state__in=STEP_STATES, step_due__gt=now, step_due__lte=now + horizon,
+                               id__lte=last).values_list(
         "id", "step_due", "state", "urgency", "category_id")
     for rows in _batches(qs, batch):
         seen = _events_by_appeal([r[0] for r in rows], DUE_SOON)
@@ -206,10 +224,10 @@ def _appeals_due_soon(now, batch, dry_run, report, pace):
             _run(report, "due_soon", pace, services.appeal_warn, appeal=pk, action=DUE_SOON, now=now)
 
 
-def _work_orders(now, batch, dry_run, report, pace):
+def _work_orders(now, batch, dry_run, report, pace, last):
     longest = services.max_step_hours()
     horizon = services._due_soon_window(longest, longest)
-    qs = WhistleSummons.objects.filter(state__in=SUMMONS_OPEN_STATES, step_due__lte=now + horizon,
+    qs = WhistleSummons.objects.filter(state__in=SUMMONS_OPEN_STATES, step_due__lte=now + horizon, id__lte=last,
                                        appeal__state=State.DISPATCHED).values_list(
         "id", "step_due", "appeal_id", "summoned_at")
     for rows in _batches(qs, batch):
@@ -231,9 +249,10 @@ def _work_orders(now, batch, dry_run, report, pace):
             _run(report, field, pace, services.work_order_warn, work_order=pk, action=action, now=now)
 
 
-def _auto_close(now, batch, dry_run, report, pace):
+def _auto_close(now, batch, dry_run, report, pace, last):
     cutoff = now - dt.timedelta(days=settings.APPEAL_AUTO_CLOSE_DAYS)
-    qs = Appeal.objects.filter(workflow.appeal_unrated_q(), state=State.RESOLVED, resolved_at__lte=cutoff).values_list(
+    qs = Appeal.objects.filter(workflow.appeal_unrated_q(), state=State.RESOLVED, resolved_at__lte=cutoff,
+                               id__lte=last).values_list(
         "id", "resolved_at")
     for rows in _batches(qs, batch, order=("resolved_at", "id")):
         pace()

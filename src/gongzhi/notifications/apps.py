@@ -7,3 +7,8 @@ class NotificationsConfig(AppConfig):
     label = "notifications"
     verbose_name = _("通知")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import jobs
+
+        jobs.register()
