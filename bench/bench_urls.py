@@ -20,7 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from ninja import NinjaAPI, Schema
 
-from gongzhi.api import AUTH
+from gongzhi.accounts.authentication import AUTH
 from gongzhi.urls import urlpatterns as project_urlpatterns
 
 TABLE = "bench_minimal"

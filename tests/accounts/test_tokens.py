@@ -98,7 +98,7 @@ def test_a_token_gives_its_user_as_the_database_has_it(tree):
     from django.contrib.auth import get_user_model
     from django.test import RequestFactory
 
-    from gongzhi.api import user_for_token
+    from gongzhi.accounts.authentication import user_for_token
 
     u = user("zhao", ("community_worker", tree["beining"]))
     u.first_name, u.email, u.is_staff = "赵", "zhao@example.cn", True

@@ -6,7 +6,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from gongzhi.api import _token_lookup
+from gongzhi.accounts.authentication import _token_lookup
 from gongzhi.core.db import prepared_cursor
 from tests.factories import user
 

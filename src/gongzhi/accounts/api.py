@@ -9,7 +9,7 @@ from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
-from gongzhi.api import AUTH
+from gongzhi.accounts.authentication import AUTH
 from gongzhi.core import scopes
 from gongzhi.core.errors import NotFound
 

@@ -18,7 +18,7 @@ from ninja import File, Router, Schema, Status
 from ninja.errors import ValidationError
 from ninja.files import UploadedFile
 
-from gongzhi.api import AUTH
+from gongzhi.accounts.authentication import AUTH
 from gongzhi.core.errors import NotFound, PermissionDenied
 
 from . import intake, present, selectors, services

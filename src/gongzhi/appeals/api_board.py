@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
-from gongzhi.api import AUTH
+from gongzhi.accounts.authentication import AUTH
 from gongzhi.core.errors import NotFound, PermissionDenied
 
 from . import hotspots, present, selectors

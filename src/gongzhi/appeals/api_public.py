@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.http import HttpResponse
 from ninja import Router
 
-from gongzhi.api import OPTIONAL_AUTH
+from gongzhi.accounts.authentication import OPTIONAL_AUTH
 
 from . import public
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from gongzhi.api import AUTH, OPTIONAL_AUTH
+from gongzhi.accounts.authentication import AUTH, OPTIONAL_AUTH
 from gongzhi.core.errors import NotFound, PermissionDenied, ValidationFailed
 from gongzhi.org.models import Organization, Person
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ninja import Router, Schema
 
-from gongzhi.api import AUTH
+from gongzhi.accounts.authentication import AUTH
 
 from . import matching_service
 

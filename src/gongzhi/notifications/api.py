@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ninja import Router
 
-from gongzhi.api import AUTH
+from gongzhi.accounts.authentication import AUTH
 
 from . import selectors, services
 

@@ -252,8 +252,8 @@ def parse_filters(params, now=None) -> Filters:
 # ---- POST requests ----
 
 def actor_for_key(key, request):
-    """The user an api_key belongs to (as gongzhi.api authenticates tokens), or the spec's 403."""
-    from gongzhi.api import user_for_token
+    """The user an api_key belongs to (as gongzhi.accounts.authentication does), or the spec's 403."""
+    from gongzhi.accounts.authentication import user_for_token
 
     user = user_for_token(key, request) if key else None
     if user is None:

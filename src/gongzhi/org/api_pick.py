@@ -3,7 +3,7 @@
 from ninja import Query, Router, Schema
 from ninja.errors import AuthenticationError
 
-from gongzhi.api import OPTIONAL_AUTH
+from gongzhi.accounts.authentication import OPTIONAL_AUTH
 
 from . import search
 

@@ -3,7 +3,7 @@
 from django.http import HttpResponse, JsonResponse
 from ninja import Router, Schema, Status
 
-from gongzhi.api import AUTH, OPTIONAL_AUTH
+from gongzhi.accounts.authentication import AUTH, OPTIONAL_AUTH
 from gongzhi.core import scopes
 
 from . import geojson_io, selectors, services

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from pydantic import StrictFloat, StrictInt, StrictStr
 
-from gongzhi.api import AUTH
+from gongzhi.accounts.authentication import AUTH
 from gongzhi.core import scopes
 from gongzhi.core.errors import NotFound, ValidationFailed
 

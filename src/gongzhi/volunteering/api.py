@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
-from gongzhi.api import AUTH
+from gongzhi.accounts.authentication import AUTH
 from gongzhi.core import bounds
 from gongzhi.core.errors import NotFound, ValidationFailed
 from gongzhi.org.models import Organization
