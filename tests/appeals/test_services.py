@@ -229,7 +229,7 @@ def test_compare_and_set_loses_to_a_write_between_read_and_update(city, monkeypa
         Appeal.objects.filter(pk=appeal_pk).update(version=F("version") + 1)
         return real(appeal_pk, uploads)
 
-    monkeypatch.setattr(services, "_check_photos", sneak_in)
+    monkeypatch.setattr(services.transitions, "_check_photos", sneak_in)  # where the transition looks it up
     with pytest.raises(Conflict) as exc:
         services.appeal_accept(actor=city.gw1, appeal=a, version=1)
     assert exc.value.code == "stale"
