@@ -40,9 +40,6 @@ class ScopePicker(PickerSelect):
         self.value_field = "id" if kind == "organization" else "code"
         self.model = {"place": Place, "grid": Grid}.get(kind, Organization)
 
-    def _chosen_rows(self, values):
-        return super()._chosen_rows([v for v in values if v.isdigit()] if self.value_field == "id" else values)
-
 
 def _check(fn, *args):
     """Run a service helper and turn its GongzhiError into a form error."""
