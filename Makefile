@@ -49,7 +49,7 @@ serve: migrate
 test: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/gongzhi makemigrations --check --dry-run
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q -n $${TEST_WORKERS:-auto} $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check src tests bench

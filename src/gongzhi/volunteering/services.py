@@ -19,7 +19,6 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N_
 
@@ -27,6 +26,7 @@ from gongzhi.core import audit, scopes
 from gongzhi.core.duties import refuse_self
 from gongzhi.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from gongzhi.core.text import checked_text, clean_text
+from gongzhi.core.times import parse_when
 from gongzhi.core.transactions import serialised
 from gongzhi.notifications.messages import Msg
 from gongzhi.org.models import Organization, PartyStatus, Person
@@ -130,16 +130,7 @@ def _hours(value) -> Decimal:
 
 
 def _when(value, *, field_label) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        when = value
-    else:
-        when = parse_datetime(str(value or "").strip()) if value else None
-        if when is None:
-            raise ValidationFailed("bad_time", _("%(field)s格式不正确，请按 2026-05-01 09:00 填写。") % {
-                "field": field_label})
-    if timezone.is_naive(when):
-        when = timezone.make_aware(when)
-    return when
+    return parse_when(value, field_label=field_label)
 
 
 def _version(value) -> int:

@@ -8,16 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-
-class CommandLineActor:
-    """The operator at the server: every scope, named "cli" in the audit trail (no user row)."""
-
-    pk = None
-    id = None
-    username = "cli"
-    is_active = True
-    is_authenticated = True
-    is_superuser = True
+from gongzhi.core.actors import CommandLineActor  # noqa: F401 - re-exported for the org commands
 
 
 class ExcelImportCommand(BaseCommand):
