@@ -26,6 +26,7 @@ for router in (
     "gongzhi.lists.api_matching.router",
     "gongzhi.volunteering.api.router",
     "gongzhi.timebank.api.router",
+    "gongzhi.deliberation.api.router",
     "gongzhi.org.api_pick.router",
 ):
     api.add_router("/", router)

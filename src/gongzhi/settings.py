@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "gongzhi.lists",
     "gongzhi.volunteering",
     "gongzhi.timebank",
+    "gongzhi.deliberation",
     "gongzhi.demo",
     "gongzhi.web",
 ]

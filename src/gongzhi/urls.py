@@ -22,6 +22,7 @@ urlpatterns = [
     path("wishes/", include("gongzhi.lists.urls_public")),
     path("volunteering/", include("gongzhi.volunteering.urls")),
     path("timebank/", include("gongzhi.timebank.urls")),
+    path("deliberation/", include("gongzhi.deliberation.urls")),
     path("", include("gongzhi.web.urls")),
 ]
 

@@ -260,14 +260,19 @@ def test_a_department_without_people_gets_no_people_page(client, people):
 
 EXPECTED_MENUS = {
     "resident": {"/", "/map/", "/appeals/new/", "/appeals/mine/", "/appeals/public/", "/wishes/", "/lists/needs/new/",
-                 "/volunteering/activities/", "/volunteering/teams/", "/timebank/", "/notifications/"},
+                 "/volunteering/activities/", "/volunteering/teams/", "/timebank/", "/notifications/",
+                 "/deliberation/meetings/", "/deliberation/sign-in/", "/deliberation/actions/",
+                 "/deliberation/calendar/"},
     "auditor": {"/", "/map/", "/appeals/public/", "/appeals/kpi/", "/wishes/", "/lists/", "/volunteering/activities/",
-                "/volunteering/teams/", "/volunteering/reports/", "/timebank/", "/org/", "/org/units/",
+                "/volunteering/teams/", "/volunteering/reports/", "/timebank/", "/deliberation/meetings/",
+                "/deliberation/sign-in/", "/deliberation/actions/", "/deliberation/", "/deliberation/calendar/", "/org/", "/org/units/",
                 "/org/people/", "/org/posts/", "/places/landmarks/", "/audit/", "/notifications/", "/accounts/tokens/"},
     "gridworker": {"/", "/map/", "/appeals/new/", "/appeals/mine/", "/appeals/public/", "/appeals/inbox/", "/appeals/entry/",
                    "/appeals/kpi/", "/wishes/", "/lists/needs/new/", "/lists/", "/volunteering/activities/",
-                   "/volunteering/teams/", "/timebank/", "/org/", "/org/units/", "/org/people/", "/org/posts/",
-                   "/places/landmarks/", "/notifications/", "/accounts/tokens/"},
+                   "/volunteering/teams/", "/timebank/", "/deliberation/meetings/", "/deliberation/sign-in/",
+                   "/deliberation/actions/", "/deliberation/calendar/", "/org/",
+                   "/org/units/", "/org/people/", "/org/posts/", "/places/landmarks/", "/notifications/",
+                   "/accounts/tokens/"},
 }
 
 

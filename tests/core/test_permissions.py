@@ -13,15 +13,16 @@ EXPECTED = {
     Role.GRID_WORKER: {"registry.view", "appeal.handle", "kpi.view", "lists.record", "lists.view"},
     Role.COMMUNITY_WORKER: {"registry.view", "registry.edit", "person.unmask", "export.ledger", "appeal.handle",
                             "appeal.dispatch", "kpi.view", "lists.record", "lists.dispatch", "lists.view",
-                            "volunteer.manage", "volunteer.view", "timebank.manage", "timebank.view"},
+                            "volunteer.manage", "volunteer.view", "timebank.manage", "timebank.view",
+                            "deliberation.manage", "deliberation.view"},
     Role.STREET_OFFICER: {"registry.view", "registry.edit", "export.ledger", "appeal.handle", "appeal.dispatch",
                           "kpi.view", "lists.record", "lists.dispatch", "lists.view", "volunteer.manage",
-                          "volunteer.view", "timebank.view"},
+                          "volunteer.view", "timebank.view", "deliberation.manage", "deliberation.view"},
     Role.DISTRICT_ADMIN: {"registry.view", "registry.edit", "person.unmask", "grid.import", "export.ledger",
                           "audit.view", "accounts.manage", "kpi.view", "lists.view", "volunteer.view",
-                          "timebank.view"},
+                          "timebank.view", "deliberation.view"},
     Role.AUDITOR: {"registry.view", "audit.view", "export.ledger", "kpi.view", "lists.view", "volunteer.view",
-                   "timebank.view"},
+                   "timebank.view", "deliberation.view"},
 }
 
 

@@ -25,12 +25,15 @@ ROLE_ACTIONS: dict[str, set[str]] = {
     Role.GRID_WORKER: {"registry.view", "appeal.handle", "kpi.view", "lists.record"},
     Role.COMMUNITY_WORKER: {"registry.view", "registry.edit", "person.unmask", "export.ledger", "appeal.handle",
                             "appeal.dispatch", "kpi.view", "lists.record", "lists.dispatch", "volunteer.manage",
-                            "timebank.manage"},
+                            "timebank.manage", "deliberation.manage"},
     Role.STREET_OFFICER: {"registry.view", "registry.edit", "export.ledger", "appeal.handle", "appeal.dispatch",
-                          "kpi.view", "lists.record", "lists.dispatch", "volunteer.manage", "timebank.view"},
+                          "kpi.view", "lists.record", "lists.dispatch", "volunteer.manage", "timebank.view",
+                          "deliberation.manage"},
     Role.DEPARTMENT_HANDLER: {"registry.view", "workorder.handle", "kpi.view"},
-    # A liaison offers its unit's resources and claims projects for it, and organises its activities.
-    Role.UNIT_LIAISON: {"registry.view", "workorder.handle", "kpi.view", "lists.take", "volunteer.organise"},
+    # A liaison offers its unit's resources and claims projects for it, organises its activities and
+    # speaks for it on the rotating chair (its months, swaps).
+    Role.UNIT_LIAISON: {"registry.view", "workorder.handle", "kpi.view", "lists.take", "volunteer.organise",
+                        "deliberation.chair"},
     Role.DISTRICT_ADMIN: {
         "registry.view",
         "registry.edit",
@@ -43,9 +46,10 @@ ROLE_ACTIONS: dict[str, set[str]] = {
         "lists.view",
         "volunteer.view",
         "timebank.view",
+        "deliberation.view",
     },
     Role.AUDITOR: {"registry.view", "audit.view", "export.ledger", "kpi.view", "lists.view", "volunteer.view",
-                   "timebank.view"},
+                   "timebank.view", "deliberation.view"},
 }
 
 # Actions that imply a read-only one: whoever may dispatch or manage may also view.
@@ -53,6 +57,7 @@ IMPLIED: dict[str, set[str]] = {
     "lists.view": {"lists.record", "lists.dispatch"},
     "volunteer.view": {"volunteer.manage"},
     "timebank.view": {"timebank.manage"},
+    "deliberation.view": {"deliberation.manage"},
 }
 for _view, _stronger in IMPLIED.items():
     for _actions in ROLE_ACTIONS.values():

@@ -119,6 +119,7 @@ class _Seeder:
             self.seed_appeals()  # after the bump: their points are located on the grids just made
             self.seed_volunteering()
             self.seed_lists()  # after volunteering: its projects name the demo teams and credit hours
+            self.seed_deliberation()
         audit.record(
             None,
             "demo.seed",
@@ -708,6 +709,15 @@ class _Seeder:
         for k, v in made.items():
             self.created[k] += v
         self.step("three lists, through the services", **made)
+
+    def seed_deliberation(self) -> None:
+        """北宁社区联合党委's rotating chair: this year published, next year a draft, through the services."""
+        from gongzhi.demo.deliberation import seed_deliberation
+
+        made = seed_deliberation(today=self.today, log=self.log)
+        for k, v in made.items():
+            self.created[k] += v
+        self.step("deliberation, through the services", **made)
 
     # ---- demo accounts ----
 

@@ -67,7 +67,12 @@ def _people(user) -> bool:
     return people_visible_to(user).exists()
 
 
-CHECKS = {"submit": _may_submit, "appeal_inbox": _appeal_inbox, "board": _board, "work_orders": _work_orders,
+def _deliberation_roster(user) -> bool:
+    """Managers and viewers of meetings, and member units' liaisons (their months, swaps)."""
+    return scopes.can(user, "deliberation.view") or scopes.can(user, "deliberation.chair")
+
+
+CHECKS = {"submit": _may_submit, "deliberation_roster": _deliberation_roster, "appeal_inbox": _appeal_inbox, "board": _board, "work_orders": _work_orders,
           "staff": _staff, "lists_hub": _lists_hub, "dual_reporting": _dual_reporting, "people": _people}
 
 # The header menu: top-level links (group None) and drop-down groups. Each entry is
@@ -97,6 +102,13 @@ NAV_GROUPS = [
         (_("志愿队伍"), "/volunteering/teams/", None),
         (_("双报到"), "/volunteering/reports/", "dual_reporting"),
         (_("时间银行"), "/timebank/", None),
+    ]),
+    (_("议事"), [
+        (_("会议与议事"), "/deliberation/meetings/", None),
+        (_("会议签到"), "/deliberation/sign-in/", None),
+        (_("督办事项"), "/deliberation/actions/", None),
+        (_("轮值主席"), "/deliberation/", "deliberation_roster"),
+        (_("订阅日历"), "/deliberation/calendar/", None),
     ]),
     (_("管理"), [
         (_("组织"), "/org/", "registry.view"),
