@@ -108,7 +108,7 @@ def test_minutes_resolutions_and_action_items_to_done(world):
         {"title": "选址并报价", "owner": f"org:{unit.pk}", "due_on": due.isoformat()}])
     a = r.actions.get()
     assert a.owner_name == unit.name and a.place_path == w.beining.path
-    assert Notification.objects.filter(recipient=w.liaisons[3], kind="deliberation.action").exists()
+    assert Notification.objects.filter(recipient=w.liaisons[3], kind="action_item").exists()
     for bad, code in (({"title": "x", "owner": "org:999999", "due_on": due.isoformat()}, "owner_invalid"),
                       ({"title": "x", "owner": f"org:{unit.pk}", "due_on": "2020-01-01"}, "due_past"),
                       ({"title": "x", "owner": f"org:{unit.pk}", "due_on": "明天"}, "due_invalid")):
@@ -137,7 +137,7 @@ def test_the_sweep_warns_once_before_and_once_after(world):
     later = timezone.now() + dt.timedelta(days=3)
     assert services.actions_sweep(now=later) == {"action_due_soon": 0, "action_overdue": 1}
     assert services.actions_sweep(now=later) == {"action_due_soon": 0, "action_overdue": 0}
-    late = Notification.objects.filter(kind="deliberation.action", title__contains="逾期")
+    late = Notification.objects.filter(kind="action_item", title__contains="逾期")
     assert {n.recipient_id for n in late} == {w.liaisons[0].pk, w.cw.pk}
     assert ActionItem.objects.filter(warned_overdue_at__isnull=False).count() == 1
 

@@ -132,7 +132,7 @@ def test_two_units_swap_a_month_by_both_liaisons_consent(world):
     with pytest.raises(PermissionDenied):  # only the asking unit's liaison asks
         services.swap_request(actor=lb, term_id=jan.pk, other_term_id=feb.pk)
     swap = services.swap_request(actor=la, term_id=jan.pk, other_term_id=feb.pk, reason="一月单位年终审计")
-    assert Notification.objects.filter(recipient=lb, kind="deliberation.swap").exists()
+    assert Notification.objects.filter(recipient=lb, kind="meeting").exists()
     with pytest.raises(Conflict):  # one open ask per month
         services.swap_request(actor=la, term_id=jan.pk, other_term_id=feb.pk)
     with pytest.raises(PermissionDenied):  # only the other unit's liaison consents

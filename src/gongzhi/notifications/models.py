@@ -24,6 +24,9 @@ class Kind(models.TextChoices):
     RATING = "rating", _("评价")
     DUTY_REPORT = "duty_report", _("报到审核")  # a 双报到 approved or returned: not an appeal's result
     ACTIVITY = "activity", _("志愿活动")  # an activity changed, cancelled, a waiting place promoted
+    MEETING = "meeting", _("会议议事")  # a chair month published, a swap asked or answered
+    ACTION_ITEM = "action_item", _("督办事项")  # a resolution's task assigned, due soon, overdue
+    VOTE = "vote", _("议题表决")  # a proposal's result published
 
 
 class EmailState(models.TextChoices):

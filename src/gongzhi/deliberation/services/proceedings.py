@@ -271,7 +271,7 @@ def resolution_add(*, actor, meeting, text, agenda_item=None, actions=()) -> Res
                                       due_on=due, place_path=locked.place_path)
         audit.record(actor, "deliberation.resolution_add", locked, after={"text": text, "actions": len(planned)})
         for title, user, org, _name, due in planned:
-            notify(_owner_accounts(user, org), kind="deliberation.action",
+            notify(_owner_accounts(user, org), kind="action_item",
                    title=Msg(N_("新的督办事项：%(t)s"), t=title),
                    body=Msg(N_("来自%(m)s的决议，请于 %(d)s 前办结。"), m=locked.title, d=due.isoformat()),
                    link=f"/deliberation/meetings/{locked.pk}/", exclude=actor)
@@ -349,7 +349,7 @@ def actions_sweep(*, now=None, pacer=None) -> dict[str, int]:
         with transaction.atomic():  # the flag and the notice stand or fall together
             if not ActionItem.objects.filter(pk=a.pk, warned_due_soon_at__isnull=True).update(warned_due_soon_at=now):
                 continue
-            notify(_owner_accounts(a.owner_user, a.owner_org), kind="deliberation.action",
+            notify(_owner_accounts(a.owner_user, a.owner_org), kind="action_item",
                    title=Msg(N_("督办事项即将到期：%(t)s"), t=a.title),
                    body=Msg(N_("办结期限：%(d)s"), d=a.due_on.isoformat()),
                    link=f"/deliberation/meetings/{a.resolution.meeting_id}/", now=now)
@@ -363,7 +363,7 @@ def actions_sweep(*, now=None, pacer=None) -> dict[str, int]:
         with transaction.atomic():
             if not ActionItem.objects.filter(pk=a.pk, warned_overdue_at__isnull=True).update(warned_overdue_at=now):
                 continue
-            notify(recipients, kind="deliberation.action", title=Msg(N_("督办事项已逾期：%(t)s"), t=a.title),
+            notify(recipients, kind="action_item", title=Msg(N_("督办事项已逾期：%(t)s"), t=a.title),
                    body=Msg(N_("办结期限：%(d)s；责任方：%(o)s"), d=a.due_on.isoformat(), o=a.owner_name),
                    link=f"/deliberation/meetings/{meeting.pk}/", now=now)
         out["action_overdue"] += 1

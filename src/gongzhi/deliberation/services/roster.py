@@ -177,7 +177,7 @@ def roster_publish(*, actor, committee, year, through=None) -> int:
         for t in terms:
             by_unit.setdefault(t.unit_id, []).append(f"{t.month:%Y-%m}")
         for unit_id, months in by_unit.items():
-            notify(liaisons_of([unit_id]), kind="deliberation.chair",
+            notify(liaisons_of([unit_id]), kind="meeting",
                    title=Msg(N_("贵单位担任%(c)s轮值主席：%(m)s"), c=committee.name, m=months),
                    body=Msg(N_("请在当月牵头组织主题活动。")), link=f"/deliberation/committees/{committee.pk}/roster/{year}/",
                    exclude=actor, now=now)
@@ -224,7 +224,7 @@ def swap_request(*, actor, term_id, other_term_id, reason="") -> ChairSwap:
         swap = ChairSwap.objects.create(committee=mine.committee, term_a=mine, term_b=other, unit_a=mine.unit,
                                         unit_b=other.unit, reason=reason, requested_by=actor,
                                         place_path=mine.place_path)
-        notify(liaisons_of([other.unit_id]), kind="deliberation.swap",
+        notify(liaisons_of([other.unit_id]), kind="meeting",
                title=Msg(N_("%(u)s申请与贵单位调换轮值月份：%(a)s ↔ %(b)s"), u=mine.unit.name,
                          a=f"{mine.month:%Y-%m}", b=f"{other.month:%Y-%m}"),
                body=Msg.verbatim(reason), link=f"/deliberation/committees/{mine.committee_id}/roster/{mine.month.year}/",
@@ -272,7 +272,7 @@ def swap_decide(*, actor, swap_id, accept: bool) -> ChairSwap:
                 state=SwapState.WITHDRAWN, decided_at=now)
         title = (Msg(N_("调换轮值月份已同意：%(a)s ↔ %(b)s"), a=f"{a.month:%Y-%m}", b=f"{b.month:%Y-%m}") if accept
                  else Msg(N_("调换轮值月份未获同意：%(a)s ↔ %(b)s"), a=f"{a.month:%Y-%m}", b=f"{b.month:%Y-%m}"))
-        notify([current.requested_by], kind="deliberation.swap", title=title,
+        notify([current.requested_by], kind="meeting", title=title,
                link=f"/deliberation/committees/{current.committee_id}/roster/{a.month.year}/", exclude=actor, now=now)
         audit.record(actor, "deliberation.swap_accept" if accept else "deliberation.swap_decline", current,
                      after={"a": f"{a.month:%Y-%m}", "b": f"{b.month:%Y-%m}"})
