@@ -10,7 +10,8 @@ A. Roster: 164 member units (the largest alliance of seed 000 has about that man
    The pure plan (no database), then `roster_generate` year by year through the service (locks, audit,
    writes), and the fairness check: any 164 consecutive months see each unit exactly once.
 B. Tally: a compound of 5,000 owners (6,000 units, some owners with two, the developer's unsold units as
-   one owner), 4,200 ballots; art. 278 in exact fractions. Target < 100 ms.
+   one owner), 4,200 ballots; art. 278 in exact fractions. Target < 100 ms. B2: the same compound stored
+   (register, ballots) and tallied through the service as the close does.
 C. ICS: one community's feed with a year of sessions (逢四说事 36 a year, a weekly 老友议事会 52, holiday
    exceptions, 12 one-off meetings), served by the feed view through Django's test client. Target < 50 ms.
 """
@@ -134,6 +135,49 @@ def tally() -> None:
           f"{_ms(register)}; {result.rule}: {'passed' if result.passed else 'failed'}")
 
 
+def tally_service() -> None:
+    """B2: the same size through the database: register rows read and the art. 278 tally computed from
+    stored ballots, as the close does (services.votes.compute)."""
+    import random
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from gongzhi.deliberation.models import OwnedUnit, Proposal, UnitOwner, VoterRoll
+    from gongzhi.deliberation.services import votes
+    from gongzhi.org.models import Person
+    from gongzhi.places.models import Place, PlaceKind
+
+    rnd = random.Random(278)
+    parent = Place.objects.filter(kind=PlaceKind.COMMUNITY).first() or Place.objects.first()
+    compound = Place.objects.create(kind=PlaceKind.COMPOUND, code=f"8{time.time_ns() % 10**11:011d}",
+                                    name=f"{TAG} 小区", parent=parent)
+    people = Person.objects.bulk_create([Person(name=f"业主{k}") for k in range(4999)])
+    units = OwnedUnit.objects.bulk_create([
+        OwnedUnit(compound=compound, building=f"{u // 100 + 1}栋", unit_no=f"{u % 100:03d}",
+                  area=Decimal(rnd.randrange(4500, 14000)) / 100, developer_unsold=(u >= 4999 and u % 10 == 0),
+                  place_path=compound.path) for u in range(6000)])
+    UnitOwner.objects.bulk_create([
+        UnitOwner(unit=unit, person=people[u] if u < 4999 else people[rnd.randrange(4999)], representative=True)
+        for u, unit in enumerate(units) if not unit.developer_unsold])
+    now = timezone.now()
+    p = Proposal.objects.create(place=compound, title="bench", body="bench", electorate="owners", matter="major",
+                                discussion_until=now, opens_at=now, closes_at=now + dt.timedelta(days=1),
+                                place_path=compound.path)
+    VoterRoll.objects.bulk_create([
+        VoterRoll(proposal=p, voter_key=f"person:{person.pk}", voter_name=person.name, way="online",
+                  choice=rnd.choice(("yes", "yes", "yes", "no", "abstain")), cast_at=now)
+        for person in people[:4200]])
+    runs = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        result = votes.compute(p)
+        runs.append(time.perf_counter() - t0)
+    print(f"B2 tally through the database: {result.total_owners} owners, {result.participating_owners} ballots: "
+          f"median {_ms(statistics.median(runs))} of 5 (target < 100 ms); {result.rule}: "
+          f"{'passed' if result.passed else 'failed'}")
+
+
 def ics_feed() -> None:
     from django.test import Client
 
@@ -197,6 +241,7 @@ def main() -> None:
         roster_pure()
         roster_service()
         tally()
+        tally_service()
         ics_feed()
     finally:
         if scratch is not None:

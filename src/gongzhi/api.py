@@ -27,6 +27,8 @@ for router in (
     "gongzhi.volunteering.api.router",
     "gongzhi.timebank.api.router",
     "gongzhi.deliberation.api.router",
+    "gongzhi.deliberation.api_register.router",
+    "gongzhi.deliberation.api_votes.router",
     "gongzhi.org.api_pick.router",
 ):
     api.add_router("/", router)

@@ -53,9 +53,11 @@ def test_every_app_with_background_work_registers_it_with_core_jobs():
     names = {(j.name, j.every) for j in jobs.jobs(poll=True) + jobs.jobs()}
     assert names == {("appeals.intake", jobs.POLL), ("appeals.sweep", jobs.ROUND),
                      ("appeals.intake_prune", 3600), ("deliberation.occurrences", 3600),
-                     ("deliberation.actions", jobs.ROUND), ("notifications.deliver", jobs.ROUND)}
+                     ("deliberation.actions", jobs.ROUND), ("deliberation.proposals", jobs.ROUND),
+                     ("notifications.deliver", jobs.ROUND)}
     assert [j.name for j in jobs.jobs()] == ["appeals.sweep", "appeals.intake_prune", "deliberation.occurrences",
-                                             "deliberation.actions", "notifications.deliver"]
+                                             "deliberation.actions", "deliberation.proposals",
+                                             "notifications.deliver"]
 
 
 def test_the_checker_sees_function_level_imports(tmp_path):

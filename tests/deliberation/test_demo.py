@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from gongzhi.core import geo
 from gongzhi.deliberation import selectors
-from gongzhi.deliberation.models import ChairTerm
+from gongzhi.deliberation.models import ChairTerm, Proposal
 from gongzhi.demo import seed
 from gongzhi.demo.deliberation import seed_deliberation
 
@@ -34,7 +34,14 @@ def test_seed_deliberation_publishes_this_year_drafts_the_next_and_is_idempotent
         units = [r.term.unit_id for r in view.months]
         n = len(set(units))
         assert all(len(set(units[k:k + n])) == min(n, 12 - k) for k in range(12))
+        # 大修厂小区's register and two decided owners' votes: the major matter passed, the other failed its quorum.
+        assert made["owned_units"] == 36 and made["proposals"] == 2
+        decided = {p.matter: p for p in Proposal.objects.all()}
+        assert decided["major"].passed is True and decided["major"].result["rule"] == "major_3_4"
+        assert decided["ordinary"].passed is False and decided["ordinary"].result["rule"] == "quorum"
         again = seed_deliberation(log=quiet)
-        assert again == {"chair_months": 0, "chair_months_published": 0, "meeting_series": 0, "meetings": 0}
+        assert {k: v for k, v in again.items() if k != "proposals_passed"} == {
+            "chair_months": 0, "chair_months_published": 0, "meeting_series": 0, "meetings": 0, "owned_units": 0,
+            "proposals": 0}
     finally:
         geo.invalidate()

@@ -8,6 +8,7 @@ from gongzhi.core import jobs
 
 from .services.meetings import materialise
 from .services.proceedings import actions_sweep
+from .services.votes import decide_due
 
 EVERY_SECONDS = 3600  # the window moves by a day a day: hourly keeps it full with room to spare
 
@@ -24,7 +25,14 @@ def action_deadlines(ctx: jobs.JobContext) -> str | None:
     return f"deliberation: {done}" if done else None
 
 
+def proposals_by_the_clock(ctx: jobs.JobContext) -> str | None:
+    """Proposals open for voting at their opening; after the close the result is computed and published once."""
+    n = decide_due(pacer=ctx.pacer())
+    return f"deliberation: {n} proposal result(s) published" if n else None
+
+
 def register() -> None:
     jobs.register("deliberation.occurrences", materialise_occurrences, every=EVERY_SECONDS, order=40)
     # With the appeals' deadline sweep, each round (an indexed query on open items by due date).
     jobs.register("deliberation.actions", action_deadlines, every=jobs.ROUND, order=45)
+    jobs.register("deliberation.proposals", proposals_by_the_clock, every=jobs.ROUND, order=46)

@@ -346,3 +346,173 @@ class ActionItem(models.Model):
 
     def scope_paths(self) -> dict[str, str]:
         return {"place": self.place_path}
+
+
+class OwnedUnit(models.Model):
+    """业主名册: one housing unit of a compound with its registered exclusive floor area (m², 2 decimals).
+    Its owners are UnitOwner rows with one voting representative; the developer's unsold units have
+    none and count together as one owner (Civil Code art. 278 as the Hezhou vote applied it, seed 003)."""
+
+    compound = models.ForeignKey("places.Place", on_delete=models.PROTECT, related_name="owned_units")
+    building = models.CharField(max_length=40)
+    unit_no = models.CharField(max_length=40)
+    area = models.DecimalField(max_digits=10, decimal_places=2)
+    developer_unsold = models.BooleanField(default=False)
+    place_path = models.CharField(max_length=255, db_index=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["compound_id", "building", "unit_no"]
+        constraints = [
+            models.UniqueConstraint(fields=["compound", "building", "unit_no"], name="ownedunit_unique_number"),
+            models.CheckConstraint(condition=Q(area__gt=0), name="ownedunit_positive_area"),
+        ]
+
+    def scope_paths(self) -> dict[str, str]:
+        return {"place": self.place_path}
+
+
+class UnitOwner(models.Model):
+    unit = models.ForeignKey(OwnedUnit, on_delete=models.CASCADE, related_name="owners")
+    person = models.ForeignKey("org.Person", on_delete=models.PROTECT, related_name="owned_units")
+    representative = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "person"], name="unitowner_once"),
+            models.UniqueConstraint(fields=["unit"], condition=Q(representative=True),
+                                    name="unitowner_one_representative"),
+        ]
+
+
+class ProposalElectorate(models.TextChoices):
+    OWNERS = "owners", _("业主（民法典第278条）")
+    RESIDENTS = "residents", _("居民（按人数）")
+
+
+class ProposalMatter(models.TextChoices):
+    ORDINARY = "ordinary", _("一般事项（过半数）")
+    MAJOR = "major", _("重大事项（第278条第六至八项，四分之三以上）")
+    HEAD = "head", _("按人数表决")
+
+
+class ProposalState(models.TextChoices):
+    DISCUSSION = "discussion", _("讨论中")
+    VOTING = "voting", _("投票中")
+    DECIDED = "decided", _("已公布结果")
+    WITHDRAWN = "withdrawn", _("已撤回")
+
+
+class Proposal(models.Model):
+    """民议民决: a proposal discussed, then voted on between an opening and a closing time; after the
+    close its result is computed once and published with the rule and the full tally."""
+
+    place = models.ForeignKey("places.Place", on_delete=models.PROTECT, related_name="proposals")
+    title = models.CharField(max_length=100)
+    body = models.TextField()
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    agenda_item = models.ForeignKey(AgendaItem, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="proposals")
+    electorate = models.CharField(max_length=16, choices=ProposalElectorate.choices)
+    matter = models.CharField(max_length=16, choices=ProposalMatter.choices)
+    # By-head votes: the share of those voting that must say yes, as a fraction (e.g. 1/2, strictly more).
+    threshold_num = models.PositiveSmallIntegerField(default=1)
+    threshold_den = models.PositiveSmallIntegerField(default=2)
+    threshold_inclusive = models.BooleanField(default=False)
+    secret = models.BooleanField(default=False)
+    allow_change = models.BooleanField(default=False)
+    discussion_until = models.DateTimeField()
+    opens_at = models.DateTimeField()
+    closes_at = models.DateTimeField()
+    state = models.CharField(max_length=16, choices=ProposalState.choices, default=ProposalState.DISCUSSION)
+    result = models.JSONField(null=True, blank=True)  # the published tally (tally.Tally.as_dict())
+    passed = models.BooleanField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    place_path = models.CharField(max_length=255, db_index=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(closes_at__gt=models.F("opens_at")), name="proposal_closes_after_opening"),
+            models.CheckConstraint(condition=Q(opens_at__gte=models.F("discussion_until")),
+                                   name="proposal_vote_after_discussion"),
+            models.CheckConstraint(condition=Q(threshold_den__gt=0) & Q(threshold_num__lte=models.F("threshold_den")),
+                                   name="proposal_threshold_fraction"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def scope_paths(self) -> dict[str, str]:
+        return {"place": self.place_path}
+
+
+class ProposalComment(models.Model):
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    author_name = models.CharField(max_length=50)
+    text = models.CharField(max_length=1000)
+    hidden = models.BooleanField(default=False)
+    hidden_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["proposal_id", "created_at", "id"]
+
+
+class BallotChoice(models.TextChoices):
+    YES = "yes", _("同意")
+    NO = "no", _("反对")
+    ABSTAIN = "abstain", _("弃权")
+
+
+class BallotWay(models.TextChoices):
+    ONLINE = "online", _("线上")
+    PAPER = "paper", _("纸质")
+
+
+class VoterRoll(models.Model):
+    """Who voted on a proposal, and how (online or on paper): one row per voter, enforced by the
+    database. For an open ballot it carries the choice too; for a secret one the choice lives in
+    SecretBallot, which names no voter, so no query or export can join the two."""
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="roll")
+    voter_key = models.CharField(max_length=40)  # "person:12" (an owner or resident), "developer"
+    voter_name = models.CharField(max_length=50)
+    way = models.CharField(max_length=8, choices=BallotWay.choices)
+    choice = models.CharField(max_length=8, choices=BallotChoice.choices, blank=True)  # empty when secret
+    paper_photo = models.CharField(max_length=200, blank=True)  # the scanned sheet (core.photos name)
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    cast_at = models.DateTimeField()
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        ordering = ["proposal_id", "id"]
+        constraints = [models.UniqueConstraint(fields=["proposal", "voter_key"], name="voterroll_one_ballot")]
+
+
+class SecretBallot(models.Model):
+    """A secret ballot's choice: a random id, the proposal and the choice; no voter, no time. For an
+    owners' vote it carries the voter's weight (their registered area, in 1/100 m²), which art. 278
+    counts with the choice; nothing else about them."""
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="secret_ballots")
+    choice = models.CharField(max_length=8, choices=BallotChoice.choices)
+    area_centi = models.PositiveBigIntegerField(null=True, blank=True)
+
+
+class Recount(models.Model):
+    """A correction after publication: a new, audited tally beside the published one (which stays)."""
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="recounts")
+    reason = models.CharField(max_length=500)
+    result = models.JSONField()
+    passed = models.BooleanField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["proposal_id", "at", "id"]

@@ -315,6 +315,25 @@ class Tally:
             out[name + "_percent"] = _percent_text(value) if applies else None
         return out
 
+    @classmethod
+    def from_dict(cls, d: dict) -> Tally:
+        """The tally back from `as_dict()` (a stored, published result), to explain it in any language."""
+
+        def centi(text) -> int:
+            return int(Decimal(text) * 100) if text is not None else 0
+
+        def frac(text):
+            return Fraction(text) if text is not None else None
+
+        return cls(
+            mode=d["mode"], matter=d["matter"], total_owners=d["total_owners"], total_area_centi=centi(d["total_area"]),
+            participating_owners=d["participating_owners"],
+            participating_area_centi=centi(d["participating_area"]), yes_owners=d["yes_owners"],
+            yes_area_centi=centi(d["yes_area"]), no_owners=d["no_owners"], no_area_centi=centi(d["no_area"]),
+            abstain_owners=d["abstain_owners"], abstain_area_centi=centi(d["abstain_area"]),
+            quorum_met=d["quorum_met"], passed=d["passed"], rule=d["rule"], threshold=frac(d["threshold"]),
+            inclusive=d["inclusive"], quorum=frac(d["quorum"]), quorum_inclusive=d["quorum_inclusive"])
+
     def explain(self) -> str:
         """One line saying why it passed or failed, with the numbers (in the active language)."""
         outcome = _("通过") if self.passed else _("未通过")

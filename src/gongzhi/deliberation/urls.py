@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import include, path
 
-from . import views, views_meetings
+from . import views, views_meetings, views_votes
 
 app_name = "deliberation"
 
@@ -18,6 +18,11 @@ urlpatterns = [
     path("meetings/<int:pk>/cancel/", views_meetings.meeting_cancel, name="meeting_cancel"),
     path("meetings/<int:pk>/<str:action>/", views_meetings.meeting_act, name="meeting_act"),
     path("sign-in/", views_meetings.sign_in, name="sign_in"),
+    path("register/", include("gongzhi.deliberation.urls_register")),
+    path("proposals/", views_votes.proposal_list, name="proposals"),
+    path("proposals/new/", views_votes.proposal_new, name="proposal_new"),
+    path("proposals/<int:pk>/", views_votes.proposal_detail, name="proposal"),
+    path("proposals/<int:pk>/<str:action>/", views_votes.proposal_act, name="proposal_act"),
     path("actions/", views_meetings.action_list, name="actions"),
     path("actions/<int:pk>/done/", views_meetings.action_done, name="action_done"),
     path("series/new/", views_meetings.series_new, name="series_new"),

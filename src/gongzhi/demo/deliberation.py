@@ -23,7 +23,8 @@ from gongzhi.org.models import Organization, OrgKind
 
 def seed_deliberation(*, today: dt.date | None = None, log: Callable[[str], None] = print) -> dict[str, int]:
     today = today or timezone.localdate()
-    made = {"chair_months": 0, "chair_months_published": 0, "meeting_series": 0, "meetings": 0}
+    made = {"chair_months": 0, "chair_months_published": 0, "meeting_series": 0, "meetings": 0, "owned_units": 0,
+            "proposals": 0, "proposals_passed": 0}
     committee = Organization.objects.filter(kind=OrgKind.JOINT_COMMITTEE, place__code=plan.BEINING).first()
     cw = get_user_model().objects.filter(username="community").first()
     if committee is None or cw is None:
@@ -41,6 +42,7 @@ def seed_deliberation(*, today: dt.date | None = None, log: Callable[[str], None
             log(f"deliberation: {year} roster skipped: {exc.message}")
     if not MeetingSeries.objects.filter(place=committee.place).exists():
         _seed_meetings(committee, cw, today, made)
+    seed_votes(cw=cw, community=committee.place, today=today, made=made)
     return made
 
 
@@ -76,3 +78,81 @@ def _seed_meetings(committee, cw, today: dt.date, made: dict) -> None:
                                 ends_at=f"{today.year}-{today.month:02d}-20 17:00", location=f"{community.name}广场")
         made["meetings"] += 1
     made["meetings"] = Meeting.objects.filter(place_path__startswith=community.path).count()
+
+
+def _sheet():
+    """A small photo standing in for a scanned paper ballot."""
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (245, 245, 240)).save(buf, "JPEG")
+    return SimpleUploadedFile("ballot.jpg", buf.getvalue(), content_type="image/jpeg")
+
+
+def _register_xlsx(compound) -> bytes:
+    """大修厂小区's owners: four flats in each of its nine buildings, one couple sharing a flat, one owner
+    of two flats, and two flats the developer has not sold."""
+    import random
+    from decimal import Decimal
+
+    from gongzhi.core.exports import Column, build_xlsx
+    from gongzhi.deliberation.services.register import REGISTER_HEADERS
+    from gongzhi.demo import fake
+
+    rng = random.Random(278)
+    rows = []
+    buildings = [b.name for b in compound.children.order_by("code")] or [f"{k + 1}栋" for k in range(9)]
+    n = 0
+    for b in buildings:
+        for floor in range(1, 5):
+            area = Decimal(rng.randrange(6000, 14000)) / 100
+            unit = f"{floor}01"
+            if n in (7, 23):
+                rows.append([b, unit, area, "", "", "", "", "是"])
+            else:
+                owner = (f"{fake.short_name(rng)}", f"139{n:08d}") if n != 30 else rows[2][3:6:2]
+                rows.append([b, unit, area, owner[0], "", owner[1], "是", "否"])
+                if n == 12:  # a couple: the wife is an owner too, the husband votes
+                    rows.append([b, unit, area, fake.short_name(rng), "", f"138{n:08d}", "否", "否"])
+            n += 1
+    cols = [Column(h, lambda r, i=i: r[i]) for i, h in enumerate(REGISTER_HEADERS)]
+    return build_xlsx("业主名册", cols, rows)
+
+
+def seed_votes(*, cw, community, today: dt.date, made: dict) -> None:
+    """The owners' register of 大修厂小区 (imported from Excel through the service) and two decided owners'
+    votes: a major matter that passed and an ordinary one that failed its quorum."""
+    import io
+
+    from gongzhi.deliberation.models import OwnedUnit, Proposal
+    from gongzhi.deliberation.services import register, votes
+    from gongzhi.places.models import Place, PlaceKind
+
+    compound = Place.objects.filter(kind=PlaceKind.COMPOUND, parent=community).order_by("code").first()
+    if compound is None or OwnedUnit.objects.filter(compound=compound).exists():
+        return
+    result = register.import_register(actor=cw, compound=compound, fileobj=io.BytesIO(_register_xlsx(compound)),
+                                      source="demo")
+    made["owned_units"] += result.units
+    keys = sorted({key for _unit, key, _area in register.register_rows(compound)})
+    tz = timezone.get_current_timezone()
+    for title, body, matter, days_ago, share_voting, yes_every in (
+        ("和美楼加装电梯", "和美楼加装一部电梯，费用由各楼层业主按受益程度分摊，使用住宅专项维修资金 12 万元。", "major", 40, 0.9, 8),
+        ("更换小区门禁系统", "更换为人脸识别门禁，费用由物业公司承担。", "ordinary", 12, 0.4, 2),
+    ):
+        opens = timezone.make_aware(dt.datetime.combine(today - dt.timedelta(days=days_ago), dt.time(9)), tz)
+        closes = opens + dt.timedelta(days=7)
+        p = votes.proposal_create(actor=cw, place=compound, title=title, body=body, electorate="owners",
+                                  matter=matter, discussion_until=opens, opens_at=opens, closes_at=closes,
+                                  now=opens - dt.timedelta(days=7))
+        voting = keys[: int(len(keys) * share_voting)]
+        for k, key in enumerate(voting):
+            choice = "no" if (k + 1) % yes_every == 0 else "yes"
+            votes.ballot_paper(actor=cw, proposal=p, voter_key=key, choice=choice, photo=_sheet(),
+                               now=opens + dt.timedelta(hours=k + 1))
+        votes.decide_due(now=closes + dt.timedelta(minutes=5))
+        made["proposals"] += 1
+    made["proposals_passed"] = Proposal.objects.filter(place=compound, passed=True).count()

@@ -106,8 +106,10 @@ NAV_GROUPS = [
     (_("议事"), [
         (_("会议与议事"), "/deliberation/meetings/", None),
         (_("会议签到"), "/deliberation/sign-in/", None),
+        (_("议题表决"), "/deliberation/proposals/", None),
         (_("督办事项"), "/deliberation/actions/", None),
         (_("轮值主席"), "/deliberation/", "deliberation_roster"),
+        (_("业主名册"), "/deliberation/register/", "deliberation.view"),
         (_("订阅日历"), "/deliberation/calendar/", None),
     ]),
     (_("管理"), [

@@ -37,8 +37,24 @@ from .roster import (
     terms_of,
     units_of,
 )
+from .votes import (
+    ballot_cast,
+    ballot_paper,
+    comment_add,
+    comment_hide,
+    compute,
+    decide_due,
+    my_ballot,
+    phase,
+    proposal_create,
+    proposal_of,
+    proposal_withdraw,
+    recount,
+)
 
 __all__ = [
+    "ballot_cast", "ballot_paper", "comment_add", "comment_hide", "compute", "decide_due", "my_ballot", "phase",
+    "proposal_create", "proposal_of", "proposal_withdraw", "recount",
     "action_done", "actions_sweep", "actions_visible_to", "agenda_add", "attendance_code", "attendance_mark",
     "attendance_sign_in", "is_owner", "meeting_hold", "resolution_add",
     "CHAIR", "COMMITTEE_KINDS", "HORIZON", "MANAGE", "VIEW", "RosterResult", "as_recurrence", "can_view",
