@@ -37,6 +37,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from gongzhi.core.errors import ValidationFailed
 
@@ -336,7 +337,7 @@ class Tally:
 
     def explain(self) -> str:
         """One line saying why it passed or failed, with the numbers (in the active language)."""
-        outcome = _("通过") if self.passed else _("未通过")
+        outcome = pgettext("vote result", "通过") if self.passed else pgettext("vote result", "未通过")
         if self.mode == ART278:
             return self._explain_art278(outcome)
         return self._explain_head(outcome)

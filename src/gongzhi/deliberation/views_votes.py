@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from gongzhi.core import scopes
@@ -109,7 +110,8 @@ def proposal_act(request, pk: int, action: str):
             messages.success(request, _("纸质选票已录入。"))
         elif action == "recount":
             r = services.recount(actor=request.user, proposal=pk, reason=post.get("reason", ""))
-            messages.success(request, _("复核完成：%(r)s") % {"r": _("通过") if r.passed else _("未通过")})
+            verdict = pgettext("vote result", "通过") if r.passed else pgettext("vote result", "未通过")
+            messages.success(request, _("复核完成：%(r)s") % {"r": verdict})
         elif action == "withdraw":
             services.proposal_withdraw(actor=request.user, proposal=pk)
             messages.success(request, _("议题已撤回。"))

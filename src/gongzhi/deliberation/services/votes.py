@@ -367,7 +367,7 @@ def decide_due(*, now=None, pacer=None) -> int:
             if locked.author_id:
                 notify([locked.author], kind="vote",
                        title=Msg(N_("议题表决结果已公布：%(t)s"), t=locked.title),
-                       body=Msg(N_("通过") if result.passed else N_("未通过")),
+                       body=Msg(N_("表决通过。") if result.passed else N_("表决未通过。")),
                        link=f"/deliberation/proposals/{locked.pk}/", now=now)
         decided += 1
     return decided
