@@ -83,7 +83,10 @@ def _page(request, form, *, status=200, revealed=None, staged=()):
 def appeal_entry(request):
     _require_staff(request.user)
     # The photos are not the form's: carry_photos stages them, the submit attaches them by token.
-    form = EntryForm(request.POST or None, default_source=_default_source(request))
+    # A link may prefill the title and text (a topic raised at a meeting, "转为诉求"): no retyping.
+    initial = {} if request.method == "POST" else {
+        k: request.GET[k][:limit] for k, limit in (("title", 100), ("text", 2000)) if request.GET.get(k)}
+    form = EntryForm(request.POST or None, default_source=_default_source(request), initial=initial)
     status, staged = 200, []
     if request.method == "POST":
         appeal = replayed_submit(request)

@@ -296,6 +296,7 @@ class AgendaIn(Schema):
     detail: str = ""
     appeal: str | None = None  # an open appeal's number: its title and text come along
     need: str | None = None  # an open need's number
+    proposal: int | None = None  # a proposal's id
     raised_by: str = ""
 
 
@@ -303,7 +304,7 @@ class AgendaIn(Schema):
              summary="Add a topic to the agenda: typed, or an open appeal or need by its number (deliberation.manage)")
 def agenda_add(request, meeting_id: int, body: AgendaIn):
     item = services.agenda_add(actor=request.user, meeting=meeting_id, title=body.title, detail=body.detail,
-                               appeal=body.appeal, need=body.need, raised_by=body.raised_by)
+                               appeal=body.appeal, need=body.need, proposal=body.proposal, raised_by=body.raised_by)
     return Status(201, agenda_out(item))
 
 

@@ -33,3 +33,20 @@ def actions_xlsx(actions):
         Column(_("办理情况"), lambda a: a.done_note, 30),
     ]
     return xlsx_response(_("督办事项台账"), cols, actions.iterator())
+
+
+def meetings_xlsx(meetings):
+    """台账 of meetings with their attendance: one row per meeting, the attendees' names in one cell."""
+    cols = [
+        Column(_("开始时间"), lambda m: timezone.localtime(m.starts_at).strftime("%Y-%m-%d %H:%M"), 18),
+        Column(_("会议"), lambda m: m.title, 24),
+        Column(_("形式"), lambda m: m.get_form_display(), 14),
+        Column(_("举办方"), lambda m: m.host.name, 20),
+        Column(_("地点"), lambda m: m.location, 20),
+        Column(_("状态"), lambda m: m.get_state_display(), 10),
+        Column(_("议题数"), lambda m: len(m.agenda.all()), 8),
+        Column(_("签到人数"), lambda m: len(m.attendance.all()), 8),
+        Column(_("签到人员"), lambda m: "、".join(a.name for a in m.attendance.all()), 40),
+        Column(_("决议数"), lambda m: len(m.resolutions.all()), 8),
+    ]
+    return xlsx_response(_("会议台账"), cols, meetings)

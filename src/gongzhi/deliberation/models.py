@@ -248,6 +248,7 @@ class AgendaSource(models.TextChoices):
     TYPED = "typed", _("现场提出")
     APPEAL = "appeal", _("诉求")
     NEED = "need", _("需求")
+    PROPOSAL = "proposal", _("表决议题")
 
 
 class AgendaItem(models.Model):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -36,9 +37,19 @@ def meeting_list(request):
     g = request.GET
     qs = selectors.meetings_for(request.user, place=g.get("place"), committee=g.get("committee"),
                                 upcoming=g.get("when") != "past")
+    if g.get("format") == "xlsx":  # the ledger names attendees: for those who oversee meetings, in their scope
+        if not scopes.can(request.user, services.VIEW):
+            raise PermissionDenied
+        from . import exports
+        from .models import Meeting
+
+        rows = qs.filter(scopes.scope_q(request.user, services.VIEW, Meeting)).prefetch_related(
+            "attendance", "agenda", "resolutions")[:5000]
+        return exports.meetings_xlsx(rows)
     page = Paginator(qs, 30).get_page(g.get("page"))
     return render(request, "deliberation/meetings.html", {
         "page": page, "filters": g, "manage": _can_manage_any(request.user),
+        "oversee": scopes.can(request.user, services.VIEW),
         "series": selectors.series_for(request.user, place=g.get("place"), committee=g.get("committee")),
     })
 
@@ -215,7 +226,7 @@ def meeting_act(request, pk: int, action: str):
         if action == "agenda":
             services.agenda_add(actor=request.user, meeting=pk, title=p.get("title", ""), detail=p.get("detail", ""),
                                 appeal=p.get("appeal") or None, need=p.get("need") or None,
-                                raised_by=p.get("raised_by", ""))
+                                proposal=p.get("proposal") or None, raised_by=p.get("raised_by", ""))
             messages.success(request, _("议题已加入议程。"))
         elif action == "code":
             services.attendance_code(actor=request.user, meeting=pk)
@@ -257,6 +268,8 @@ def action_list(request):
     qs = services.actions_visible_to(request.user)
     if state in ("open", "done"):
         qs = qs.filter(state=state)
+    elif state == "overdue":  # the desk's red figure: open and past due
+        qs = qs.filter(state="open", due_on__lt=timezone.localdate())
     page = Paginator(qs.order_by("due_on", "id"), 30).get_page(request.GET.get("page"))
     if request.GET.get("format") == "xlsx":
         from . import exports

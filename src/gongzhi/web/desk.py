@@ -175,6 +175,24 @@ def oversight_section(actor, now) -> Section:
     return Section("oversight", _("辖区概况"), figures, links=links)
 
 
+def actions_section(actor, now) -> Section:
+    """Resolutions' action items (督办事项) in the actor's care: open, and overdue in red (one query)."""
+    from gongzhi.deliberation.models import ActionState
+    from gongzhi.deliberation.services import actions_visible_to
+
+    today = timezone.localtime(now).date()
+    c = actions_visible_to(actor).filter(state=ActionState.OPEN).aggregate(
+        open=Count("id"), overdue=Count("id", filter=Q(due_on__lt=today)))
+    url = reverse("deliberation:actions")
+    return Section("actions", _("督办事项"), [Figure("open", _("办理中"), c["open"], f"{url}?state=open"),
+                                          Figure("overdue", _("已逾期"), c["overdue"], f"{url}?state=overdue",
+                                                 alert=True)])
+
+
+def _follows_actions(actor) -> bool:
+    return any(scopes.can(actor, a) for a in ("deliberation.view", "deliberation.chair"))
+
+
 def unread_figure(actor) -> Figure:
     from gongzhi.notifications.selectors import unread_count
 
@@ -195,6 +213,8 @@ def desk_for(actor, now=None) -> dict:
     citizen = not roles or roles <= CITIZEN_ROLES
     if roles & {Role.DISTRICT_ADMIN, Role.AUDITOR}:
         sections.append(oversight_section(actor, now))
+    if _follows_actions(actor):
+        sections.append(actions_section(actor, now))
     if citizen:
         sections += [mine_section(actor, now), wishes_section(actor)]
     return {"sections": sections, "unread": unread_figure(actor), "citizen": citizen,

@@ -61,8 +61,10 @@ def _next_position(meeting) -> int:
     return (AgendaItem.objects.filter(meeting=meeting).aggregate(n=Max("position"))["n"] or 0) + 1
 
 
-def agenda_add(*, actor, meeting, title="", detail="", appeal=None, need=None, raised_by="") -> AgendaItem:
-    """Add a topic: typed (title), or an open appeal / need by its number (its title comes along)."""
+def agenda_add(*, actor, meeting, title="", detail="", appeal=None, need=None, proposal=None,
+               raised_by="") -> AgendaItem:
+    """Add a topic: typed (title), or an open appeal / need by its number, or a proposal by its id (its
+    title and text come along)."""
     m = meeting_of(meeting)
     _recorder(actor, m)
     source, ref = AgendaSource.TYPED, ""
@@ -85,6 +87,14 @@ def agenda_add(*, actor, meeting, title="", detail="", appeal=None, need=None, r
             raise ValidationFailed("need_closed", _("需求 %(n)s 已结束，不能再列入议程。") % {"n": n.number})
         source, ref, title = AgendaSource.NEED, n.number, title or n.title
         detail = detail or n.description
+    elif proposal:
+        from ..models import Proposal
+
+        p = Proposal.objects.filter(pk=int(proposal)).first() if str(proposal).strip().isdigit() else None
+        if p is None:
+            raise NotFound("proposal_not_found", _("找不到该议题。"))
+        source, ref, title = AgendaSource.PROPOSAL, f"#{p.pk}", title or p.title
+        detail = detail or p.body
     title = checked_text(title, field_label=_("议题"), max_len=TITLE_MAX)
     detail = checked_text(detail, field_label=_("说明"), max_len=DETAIL_MAX, required=False)
     raised_by = checked_text(raised_by, field_label=_("提出人"), max_len=NAME_MAX, required=False)
