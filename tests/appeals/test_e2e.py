@@ -4,17 +4,9 @@ import pytest
 
 from gongzhi.appeals.models import Appeal
 from tests.appeals.conftest import IN_GRID
-from tests.factories import PASSWORD
+from tests.browser import login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def login(page, base, username):
-    page.goto(base + "/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
 
 
 def click_map_at(page, lon, lat):

@@ -10,19 +10,11 @@ import recurring_ical_events
 from icalendar import Calendar
 
 from gongzhi.deliberation.models import Meeting, MeetingSeries, MeetingState
-from tests.factories import PASSWORD
+from tests.browser import login
 from tests.pickers import pick
 
 SH = ZoneInfo("Asia/Shanghai")
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def login(page, base, username):
-    page.goto(base + "/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
 
 
 def test_set_up_feng_si_cancel_one_and_subscribe(browser, live_server, world):

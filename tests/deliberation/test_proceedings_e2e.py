@@ -10,18 +10,10 @@ from django.utils import timezone
 from gongzhi.deliberation import services
 from gongzhi.deliberation.models import ActionItem, ActionState, Attendance
 from gongzhi.org.models import Person
-from tests.factories import PASSWORD
+from tests.browser import login
 from tests.pickers import pick
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def login(page, base, username):
-    page.goto(base + "/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
 
 
 def phone(browser):

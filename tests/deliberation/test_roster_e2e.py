@@ -7,18 +7,10 @@ import datetime as dt
 import pytest
 
 from gongzhi.deliberation.models import ChairTerm, TermSource
-from tests.factories import PASSWORD
+from tests.browser import login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 YEAR = dt.date.today().year + 1
-
-
-def login(page, base, username):
-    page.goto(base + "/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
 
 
 def test_roster_generate_publish_swap_and_export(browser, live_server, world):

@@ -12,20 +12,12 @@ from PIL import Image
 from gongzhi.deliberation import services
 from gongzhi.deliberation.models import ActionItem, ActionState, Proposal, VoterRoll
 from gongzhi.org.models import Person
-from tests.factories import PASSWORD
+from tests.browser import login
 from tests.pickers import pick
 
 from .test_votes import compound  # noqa: F401 - 荷州小区 and its register
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def login(page, base, username):
-    page.goto(base + "/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
 
 
 def context(browser, *, phone=False):

@@ -4,7 +4,8 @@ data of others for a resident."""
 import pytest
 
 from gongzhi.org.services import person_create, post_assign
-from tests.factories import PASSWORD, grid_tree, user
+from tests.browser import login
+from tests.factories import grid_tree, user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -18,14 +19,6 @@ def city(tree):
     post_assign(actor=cw, person=leader, title="grid_leader", grid=micros[0], starts_on="2026-01-01")
     user("jumin", ("resident", tree["beining"]), first_name="张居民")
     return {"micros": micros, "leader": leader}
-
-
-def login(page, base, username):
-    page.goto(base + "/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
 
 
 def test_community_worker_opens_a_grid_on_the_map_and_sees_its_staff(page, live_server, city):

@@ -4,18 +4,10 @@ claims it, accepts, finishes it, and the resident rates it."""
 import pytest
 
 from gongzhi.lists.models import Need
-from tests.factories import PASSWORD
+from tests.browser import login
 from tests.lists.conftest import soon
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def login(page, base, username):
-    page.goto(base + "/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
 
 
 def test_micro_wish_from_wall_to_rating(page, browser, live_server, city):

@@ -6,19 +6,11 @@ import datetime as dt
 import pytest
 
 from gongzhi.volunteering import services
-from tests.factories import PASSWORD
+from tests.browser import login
 
 from .conftest import activity, later
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def login(page, base, username):
-    page.goto(base + "/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
 
 
 def test_member_waits_is_promoted_checks_in_and_out_and_sees_time_credits(page, live_server, world):
