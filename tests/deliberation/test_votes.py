@@ -243,3 +243,17 @@ def test_fifty_simultaneous_ballots_of_one_voter_leave_one(world, compound):
     assert len(results) == 50 and results.count("ok") == 1
     assert set(results) <= {"ok", "already_voted", "busy"}
     assert VoterRoll.objects.filter(proposal=p).count() == 1
+
+
+def test_the_database_refuses_to_change_a_published_result(world, compound):
+    from django.db import DatabaseError, transaction
+
+    p = proposal(world, compound, matter="ordinary")
+    services.ballot_cast(actor=compound.owners["陈业主"], proposal=p, choice="yes")
+    decided = close(p)
+    for change in ({"passed": True}, {"result": {"forged": True}}, {"published_at": timezone.now()}):
+        with pytest.raises(DatabaseError), transaction.atomic():
+            Proposal.objects.filter(pk=p.pk).update(**change)
+    decided.refresh_from_db()
+    assert decided.passed is False and decided.result["rule"] == "quorum"
+    Proposal.objects.filter(pk=p.pk).update(title="更正错别字")  # other fields stay editable
