@@ -11,7 +11,6 @@ from PIL import Image
 
 from gongzhi.deliberation import services
 from gongzhi.deliberation.models import ActionItem, ActionState, Proposal, VoterRoll
-from gongzhi.org.models import Person
 from tests.browser import login
 from tests.pickers import pick
 
@@ -65,9 +64,9 @@ def test_topic_to_proposal_to_vote_to_result_to_action_done(browser, live_server
 
     sheet = tmp_path / "ballot.jpg"
     Image.new("RGB", (60, 40), (240, 240, 240)).save(sheet, "JPEG")
-    zhou = Person.objects.get(name="周业主")
     rec.goto(base + f"/deliberation/proposals/{p.pk}/")
-    rec.fill("[data-testid=paper-voter]", f"person:{zhou.pk}")
+    assert "不能参加这次业主表决" in rec.locator("[data-testid=not-a-voter]").inner_text()  # staff, not an owner
+    rec.fill("[data-testid=paper-voter]", "4栋-101")  # 周业主's flat, as the sheet names it
     rec.select_option("[data-testid=paper-choice]", "yes")
     rec.set_input_files("[data-testid=paper-photo]", str(sheet))
     rec.click("[data-testid=paper-save]")

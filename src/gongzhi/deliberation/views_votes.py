@@ -78,6 +78,7 @@ def proposal_detail(request, pk: int):
     manage = scopes.can(request.user, services.MANAGE, p)
     return render(request, "deliberation/proposal_detail.html", {
         "p": p, "phase": services.phase(p), "manage": manage, "mine": services.my_ballot(request.user, p),
+        "can_vote": services.can_vote(request.user, p),
         "comments": list(p.comments.all()), "choices": BallotChoice.choices, "voted": p.roll.count(),
         "recounts": list(p.recounts.all()), "decided": p.state == ProposalState.DECIDED,
         "explain": _explain(p)})

@@ -40,6 +40,7 @@ from .roster import (
 from .votes import (
     ballot_cast,
     ballot_paper,
+    can_vote,
     comment_add,
     comment_hide,
     compute,
@@ -53,7 +54,7 @@ from .votes import (
 )
 
 __all__ = [
-    "ballot_cast", "ballot_paper", "comment_add", "comment_hide", "compute", "decide_due", "my_ballot", "phase",
+    "ballot_cast", "ballot_paper", "can_vote", "comment_add", "comment_hide", "compute", "decide_due", "my_ballot", "phase",
     "proposal_create", "proposal_of", "proposal_withdraw", "recount",
     "action_done", "actions_sweep", "actions_visible_to", "agenda_add", "attendance_code", "attendance_mark",
     "attendance_sign_in", "is_owner", "meeting_hold", "resolution_add",

@@ -274,7 +274,7 @@ def ballot_paper(*, actor, proposal, voter_key, choice, photo, now=None) -> Vote
     now = now or timezone.now()
     _check_open(p, now)
     choice = _choice(choice)
-    key = str(voter_key or "").strip()
+    key = _paper_key(p, str(voter_key or "").strip())
     name = _eligible_name(p, key)
     if photo is None:
         raise ValidationFailed("photo_required", _("纸质选票须上传选票照片。"), {"field": "photo"})
@@ -307,6 +307,25 @@ def _electorate(p: Proposal) -> dict[str, str]:
     community = p.place if p.place.kind == PlaceKind.COMMUNITY else p.place.parent
     rows = Person.objects.filter(place_path__startswith=community.path).values_list("pk", "name")
     return {f"person:{pk}": name for pk, name in rows}
+
+
+def _paper_key(p: Proposal, key: str) -> str:
+    """The voter a paper sheet names: its register key, or (owners) the unit as written on the sheet,
+    "和美楼-301", which the unit's representative votes for."""
+    if p.electorate == ProposalElectorate.OWNERS and not key.startswith("person:") and key != "developer":
+        from .register import register_rows
+
+        by_unit = {unit.replace(" ", ""): voter for unit, voter, _area in register_rows(p.place)}
+        return by_unit.get(key.replace(" ", ""), key)
+    return key
+
+
+def can_vote(actor, p: Proposal) -> bool:
+    try:
+        _voter_key(actor, p)
+    except (ValidationFailed, PermissionDenied):
+        return False
+    return True
 
 
 def _eligible_name(p: Proposal, key: str) -> str:
