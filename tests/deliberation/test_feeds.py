@@ -105,3 +105,12 @@ def test_materialised_rows_and_the_feed_agree_for_the_next_ninety_days(client, w
     feed = [x for x in expanded(client.get(f"/deliberation/calendar/community/{w.beining.pk}.ics").content, NOW, end)
             if x[0] == "逢四说事"]
     assert feed == rows
+
+
+def test_a_phone_typed_into_a_public_feed_is_masked(client, world):
+    w = world
+    services.meeting_create(actor=w.cw, kind="joint", form="ad_hoc", title="临时会议 联系 13812345678",
+                            starts_at="2027-03-28 09:00", ends_at="2027-03-28 11:00", committee=w.committee.pk,
+                            location="找王姐 139 1234 5678")
+    body = client.get(f"/deliberation/calendar/committee/{w.committee.pk}.ics").content.decode()
+    assert "13812345678" not in body and "1234 5678" not in body and "临时会议" in body

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from gongzhi.accounts.models import Role
 from gongzhi.core import scopes
+from gongzhi.core.pii import mask_public_text
 from gongzhi.org.models import Membership, Person
 
 from . import ics
@@ -27,19 +28,23 @@ AHEAD = dt.timedelta(days=400)
 
 
 def _events(series_q: Q, meeting_q: Q, *, now=None) -> list[ics.FeedEvent]:
+    """Feeds are read without signing in: titles and places are typed by staff, so a phone or ID number
+    typed into them is masked as on every public page (core.pii.mask_public_text)."""
     now = now or timezone.now()
     out = []
     for s in MeetingSeries.objects.filter(series_q, active=True).select_related("place", "committee") \
             .prefetch_related("exceptions").order_by("id"):
         spec = as_recurrence(s)
-        out.append(ics.FeedEvent(uid=f"series-{s.pk}@gongzhi", summary=s.title, location=s.location,
+        out.append(ics.FeedEvent(uid=f"series-{s.pk}@gongzhi", summary=mask_public_text(s.title),
+                                 location=mask_public_text(s.location),
                                  description=s.get_form_display(), start=spec.dtstart, end=spec.dtstart + spec.duration,
                                  url=f"/deliberation/series/{s.pk}/", series=spec))
     meetings = Meeting.objects.filter(meeting_q, series__isnull=True, state__in=[MeetingState.SCHEDULED,
                                                                                   MeetingState.HELD],
                                       starts_at__gte=now - PAST, starts_at__lt=now + AHEAD).order_by("starts_at")
     for m in meetings:
-        out.append(ics.FeedEvent(uid=f"meeting-{m.pk}@gongzhi", summary=m.title, location=m.location,
+        out.append(ics.FeedEvent(uid=f"meeting-{m.pk}@gongzhi", summary=mask_public_text(m.title),
+                                 location=mask_public_text(m.location),
                                  description=m.get_form_display(), start=m.starts_at, end=m.ends_at,
                                  url=f"/deliberation/meetings/{m.pk}/"))
     return out
